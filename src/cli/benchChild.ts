@@ -1,0 +1,194 @@
+import { dirname, join } from 'node:path';
+import { measureCountingThroughput, measurePredictLatency } from '../core/eval/bench';
+import { evaluate } from '../core/eval/evaluate';
+import type { EvaluationModel, EvaluationSetting } from '../core/eval/evaluate';
+import { initBackend } from '../core/backend/backend';
+import { benchmarkGraphBuild } from '../core/graph/benchmark';
+import { benchmarkLstm } from '../core/neural/benchmark';
+import { TaskGraph } from '../core/graph/taskGraph';
+import type { Smoothing } from '../core/ngram/ngramModel';
+import { loadCorpus } from '../core/text/corpus';
+import type { CorpusFile } from '../core/text/corpus';
+import { parseCommandLine, UsageError } from './usage';
+
+export const benchChildKinds = ['eval', 'counting', 'predict', 'memory-baseline', 'memory-nested', 'graph-rxjs', 'graph-10k', 'lstm'] as const;
+export type BenchChildKind = (typeof benchChildKinds)[number];
+
+interface Table {
+  title: string;
+  header: string[];
+  rows: string[][];
+}
+
+const MB = 1024 * 1024;
+
+/** rxjs 7.8.1's TypeScript sources, the protocol's benchmark corpus (a pinned devDependency). */
+export function rxjsSourceRoot(): string {
+  try {
+    return join(dirname(require.resolve('rxjs/package.json')), 'src');
+  } catch {
+    throw new Error('rxjs is not installed; run `npm install` in the MetaComplete folder (it is a devDependency).');
+  }
+}
+
+function loadRxjs(): CorpusFile[] {
+  return loadCorpus(rxjsSourceRoot(), { extensions: ['.ts'] }).files;
+}
+
+function peakRssMB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** `metacomplete bench-child <kind>`: one measurement, printed as JSON on stdout. */
+export async function runBenchChildCommand(argv: readonly string[]): Promise<number> {
+  const { positionals, values } = parseCommandLine(argv, { quick: { type: 'boolean' } });
+  const kind = positionals[0] as BenchChildKind;
+  if (!benchChildKinds.includes(kind)) throw new UsageError(`bench-child takes one of ${benchChildKinds.join(', ')}`);
+  const result = await measure(kind, values.quick === true);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+async function measure(kind: BenchChildKind, quick: boolean): Promise<unknown> {
+  switch (kind) {
+    case 'eval':
+      return measureEvaluation();
+    case 'counting':
+      return measureCounting(loadRxjs(), quick);
+    case 'predict':
+      return measurePrediction(loadRxjs());
+    case 'memory-baseline':
+      return measureMemory(false);
+    case 'memory-nested':
+      return measureMemory(true);
+    case 'graph-rxjs':
+      return measureGraphRxjs();
+    case 'graph-10k':
+      return measureGraph10k();
+    case 'lstm':
+      return measureLstm(quick);
+  }
+}
+
+function measureEvaluation(): unknown {
+  const files = loadRxjs();
+  const runs: { model: EvaluationModel; setting: EvaluationSetting; smoothing: Smoothing }[] = [];
+  for (const setting of ['static', 'cache', 'project'] as const) {
+    for (const model of ['ngram', 'cache', 'nested', 'graph-nested'] as const) {
+      if (setting === 'static' && model !== 'ngram' && model !== 'nested' && model !== 'graph-nested') continue;
+      for (const smoothing of ['jm', 'mkn'] as const) runs.push({ model, setting, smoothing });
+    }
+  }
+  const results = runs.map((run) => ({ ...run, ...evaluate(files, run) }));
+  const rows = results.map((result) => [
+    result.setting,
+    result.model,
+    result.smoothing,
+    result.entropy.toFixed(3),
+    result.mrr.toFixed(3),
+    result.top1.toFixed(3),
+    result.identifiers.entropy.toFixed(3),
+    result.identifiers.mrr.toFixed(3),
+    Math.round(result.ms).toString(),
+  ]);
+  const table: Table = {
+    title: 'Entropy (bits/token) and MRR on rxjs TEST files; SLP-Core (JM-6): static 3.253/0.671, cache 2.695/0.789, nested+cache 2.658/0.809',
+    header: ['setting', 'model', 'smoothing', 'entropy', 'MRR', 'top-1', 'ident. entropy', 'ident. MRR', 'ms'],
+    rows,
+  };
+  return { table, results };
+}
+
+function measureCounting(files: CorpusFile[], quick: boolean): unknown {
+  return { ...measureCountingThroughput(files, { repeats: quick ? 3 : 7 }), peakRssMB: peakRssMB() };
+}
+
+/** Graph-nested prediction latency beside directory nesting, in the same run. */
+function measurePrediction(files: CorpusFile[]): unknown {
+  return {
+    graph: measurePredictLatency(files, { locality: 'graph' }),
+    directory: measurePredictLatency(files, { locality: 'directory' }),
+    peakRssMB: peakRssMB(),
+  };
+}
+
+/** Peak RSS of the project-setting nested evaluation, beside a child that only loads the corpus. */
+function measureMemory(withModel: boolean): unknown {
+  const files = loadRxjs();
+  if (withModel) evaluate(files, { model: 'graph-nested', setting: 'project' });
+  return { workload: withModel ? 'graph-nested, project setting, rxjs' : 'rxjs corpus loaded, no model', peakRssMB: peakRssMB() };
+}
+
+function measureGraphRxjs(): unknown {
+  const files = loadRxjs().map((file) => ({ path: file.relPath, tokens: file.tokens }));
+  const repeats = 5;
+  const lsh: number[] = [];
+  const exhaustive: number[] = [];
+  let last;
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    // exhaustiveUpTo: 0 forces the LSH path even on a small corpus, so both are timed on the same files.
+    last = benchmarkGraphBuild(files, { exhaustiveUpTo: 0 });
+    lsh.push(last.totalMs);
+    exhaustive.push(benchmarkGraphBuild(files, { exhaustiveUpTo: Number.POSITIVE_INFINITY }).totalMs);
+  }
+  const graph = TaskGraph.build(files, { exhaustiveUpTo: 0 });
+  const exact = TaskGraph.build(files, { exhaustiveUpTo: Number.POSITIVE_INFINITY });
+  let found = 0;
+  let wanted = 0;
+  for (const file of files) {
+    const exactPaths = new Set(exact.neighbours(file.path).map((neighbour) => neighbour.path));
+    wanted += exactPaths.size;
+    for (const neighbour of graph.neighbours(file.path)) if (exactPaths.has(neighbour.path)) found++;
+  }
+  return {
+    files: files.length,
+    edges: last?.edges,
+    communities: last?.communities,
+    lshBuildMsMedian: median(lsh),
+    bruteForceBuildMsMedian: median(exhaustive),
+    recallVsBruteForce: wanted === 0 ? 1 : found / wanted,
+    peakRssMB: peakRssMB(),
+  };
+}
+
+/** 10,000 real files: rxjs's sources and its compiled JavaScript, repeated under other names. */
+function measureGraph10k(): unknown {
+  const packageRoot = dirname(require.resolve('rxjs/package.json'));
+  const real = loadCorpus(packageRoot, { extensions: ['.ts', '.js'] }).files;
+  const target = 10_000;
+  const files: { path: string; tokens: readonly string[] }[] = [];
+  for (let i = 0; i < target; i++) {
+    const file = real[i % real.length];
+    files.push({ path: `copy${Math.floor(i / real.length)}/${file.relPath}`, tokens: file.tokens });
+  }
+  const tokens = files.reduce((sum, file) => sum + file.tokens.length, 0);
+  const before = process.memoryUsage().rss / MB;
+  const result = benchmarkGraphBuild(files);
+  return {
+    files: result.files,
+    distinctRealFiles: real.length,
+    tokens,
+    edges: result.edges,
+    communities: result.communities,
+    buildMs: result.buildMs,
+    communityMs: result.communityMs,
+    totalMs: result.totalMs,
+    rssBeforeBuildMB: before,
+    rssAfterBuildMB: result.rssMB,
+    peakRssMB: result.peakRssMB,
+  };
+}
+
+/** LSTM training throughput beside the matMul roofline, both measured here on the active backend. */
+async function measureLstm(quick: boolean): Promise<unknown> {
+  // The bundled CLI finds the wasm binaries that the build copies to dist/wasm.
+  const backend = await initBackend({ wasmDir: join(__dirname, 'wasm'), log: (message) => process.stderr.write(`${message}\n`) });
+  const result = await benchmarkLstm({ repeats: quick ? 3 : 7 });
+  return { ...result, backend: backend.name, backendReason: backend.reason, peakRssMB: peakRssMB() };
+}

@@ -1,0 +1,62 @@
+import { runBenchCommand } from './benchCommand';
+import { runBenchChildCommand } from './benchChild';
+import { runEvalCommand } from './evalCommand';
+import { runTokensCommand } from './tokensCommand';
+import { UsageError } from './usage';
+
+const usage = `Usage: metacomplete <command> [options]
+
+Commands:
+  tokens <dir> --out <dir2> [--ext .ts,...]
+                                Lex <dir> with the evaluation protocol and write
+                                <dir2>/{train,test}/<relpath>.tok (TAB-separated).
+  eval <dir> [--model M] [--setting S] [--order N] [--smoothing jm|mkn] [--ext .ts,...] [--json]
+                                Score a count-based model on <dir>'s TEST files.
+                                M: ngram | cache | nested | graph-nested (default graph-nested)
+                                S: static | cache | project (default project)
+  bench [--json-only] [--quick] Benchmark the engine on rxjs 7.8.1 (devDependency).
+  help                          Show this text.
+`;
+
+/** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'tokens':
+        return await runTokensCommand(rest);
+      case 'eval':
+        return await runEvalCommand(rest);
+      case 'bench':
+        return await runBenchCommand(rest);
+      case 'bench-child':
+        return await runBenchChildCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(usage);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`metacomplete: ${error.message}\n\n${usage}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`metacomplete: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

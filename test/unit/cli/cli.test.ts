@@ -1,0 +1,80 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { splitOf } from '../../../src/core/text/split';
+
+const repoRoot = join(__dirname, '..', '..', '..', '..');
+const launcher = join(repoRoot, 'bin', 'metacomplete.js');
+const rxjsSrc = join(dirname(require.resolve('rxjs/package.json')), 'src');
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [launcher, ...args], { encoding: 'utf8', maxBuffer: 32 * 1024 * 1024 });
+}
+
+describe('metacomplete CLI (bundled, through bin/)', () => {
+  let fixture: string;
+  let out: string;
+
+  before(() => {
+    fixture = mkdtempSync(join(tmpdir(), 'metacomplete-cli-'));
+    out = mkdtempSync(join(tmpdir(), 'metacomplete-out-'));
+    // Forty real files from rxjs, so the protocol's split has TEST files, plus bad input of every kind.
+    cpSync(join(rxjsSrc, 'internal', 'operators'), join(fixture, 'operators'), { recursive: true });
+    for (const name of readdirSync(join(fixture, 'operators')).sort().slice(40)) rmSync(join(fixture, 'operators', name));
+    writeFileSync(join(fixture, 'image.ts'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x00, 0x01]));
+    writeFileSync(join(fixture, 'latin1.ts'), Buffer.from('const caf\xe9 = 1;\n', 'latin1'));
+    writeFileSync(join(fixture, 'empty.ts'), '');
+    writeFileSync(join(fixture, 'bundle.min.js'), 'var a=1;'.repeat(5 * 1024 * 1024 / 8));
+    mkdirSync(join(fixture, 'types'));
+    writeFileSync(join(fixture, 'types', 'index.d.ts'), 'export declare const x: number;\n');
+  });
+
+  after(() => {
+    rmSync(fixture, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('eval --json prints the figures and names every skipped file with its reason', () => {
+    const run = cli('eval', fixture, '--model', 'graph-nested', '--setting', 'project', '--json');
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    for (const key of ['model', 'setting', 'files', 'tokens', 'entropy', 'mrr', 'top1']) assert.ok(key in result, key);
+    assert.equal(result.model, 'graph-nested');
+    assert.equal(result.setting, 'project');
+    assert.ok(result.files > 0 && result.tokens > 0);
+    assert.ok(result.entropy > 0 && result.entropy < 10, `entropy ${result.entropy}`);
+    assert.ok(result.mrr > 0.3 && result.mrr <= 1, `mrr ${result.mrr}`);
+    assert.match(run.stderr, /skipped image\.ts: binary/);
+    assert.match(run.stderr, /skipped latin1\.ts: not valid UTF-8/);
+    assert.match(run.stderr, /skipped empty\.ts: no tokens/);
+    assert.match(run.stderr, /skipped bundle\.min\.js: file is \d+ bytes, over the/);
+    const expectedTest = readdirSync(join(fixture, 'operators')).filter((name) => splitOf(`operators/${name}`) === 'test');
+    assert.equal(result.files, expectedTest.length);
+  });
+
+  it('the cache and project settings beat the static one on the same files', () => {
+    const entropy = (model: string, setting: string) =>
+      JSON.parse(cli('eval', fixture, '--model', model, '--setting', setting, '--json').stdout).entropy as number;
+    assert.ok(entropy('cache', 'cache') < entropy('ngram', 'static'));
+  });
+
+  it('tokens writes the protocol layout, one TAB-separated line per file', () => {
+    const run = cli('tokens', fixture, '--out', out);
+    assert.equal(run.status, 0, run.stderr);
+    const name = readdirSync(join(fixture, 'operators')).sort()[0];
+    const split = splitOf(`operators/${name}`);
+    const dumped = readFileSync(join(out, split, 'operators', `${name}.tok`), 'utf8');
+    assert.ok(dumped.endsWith('\n'));
+    assert.equal(dumped.split('\n').length, 2);
+    assert.ok(dumped.split('\t').length > 10);
+  });
+
+  it('a bad option is a usage error with exit code 2', () => {
+    const run = cli('eval', fixture, '--model', 'gpt');
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /--model must be one of ngram, cache, nested, graph-nested/);
+    assert.equal(cli('eval', join(fixture, 'missing')).status, 2);
+  });
+});

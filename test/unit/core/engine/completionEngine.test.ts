@@ -1,0 +1,75 @@
+import * as assert from 'node:assert/strict';
+import { CompletionEngine } from '../../../../src/core/engine/completionEngine';
+
+const encode = (text: string) => new TextEncoder().encode(text);
+
+function workspace(engine: CompletionEngine): void {
+  for (let i = 0; i < 6; i++) {
+    engine.updateFile(
+      `src/ledger/account${i}.ts`,
+      encode(`import { quorvexLedger } from './quorvex';\nexport function post${i}(amount: number) {\n  return quorvexLedger.settleBalance(amount, ${i});\n}\n`),
+    );
+  }
+  engine.updateFile('src/util/strings.ts', encode('export function pad(text: string) {\n  return text.padStart(4);\n}\n'));
+}
+
+describe('CompletionEngine', () => {
+  it('suggests a repository identifier after its usual context, with the typed prefix', () => {
+    const engine = new CompletionEngine();
+    workspace(engine);
+    const completion = engine.complete('src/ledger/new.ts', 'export function fresh(amount: number) {\n  return quorvexLedger.sett', 5);
+    assert.equal(completion.typedPrefix, 'sett');
+    assert.equal(completion.suggestions[0].token, 'settleBalance');
+    for (const suggestion of completion.suggestions) assert.ok(suggestion.token.startsWith('sett'));
+  });
+
+  it('ranks the learned member first when nothing is typed, with probabilities in (0, 1]', () => {
+    const engine = new CompletionEngine();
+    workspace(engine);
+    const completion = engine.complete('src/ledger/new.ts', 'function f() {\n  return quorvexLedger.', 3);
+    assert.equal(completion.typedPrefix, '');
+    assert.equal(completion.suggestions[0].token, 'settleBalance');
+    const probabilities = completion.suggestions.map((suggestion) => suggestion.probability);
+    assert.ok(probabilities.every((p) => p > 0 && p <= 1));
+    assert.deepEqual([...probabilities].sort((a, b) => b - a), probabilities);
+  });
+
+  it('forgets a removed file: its identifiers are no longer suggested', () => {
+    const engine = new CompletionEngine();
+    engine.updateFile('a.ts', encode('const zyxwaldo = 1; zyxwaldo.toString();'));
+    engine.updateFile('b.ts', encode('const other = 2;'));
+    assert.ok(engine.complete('c.ts', 'zyx', 5).suggestions.some((s) => s.token === 'zyxwaldo'));
+    assert.equal(engine.removeFile('a.ts'), true);
+    assert.equal(engine.removeFile('a.ts'), false);
+    assert.ok(!engine.complete('c.ts', 'zyx', 5).suggestions.some((s) => s.token === 'zyxwaldo'));
+    assert.equal(engine.stats().files, 1);
+  });
+
+  it('skips bad input with a reason and keeps what it had', () => {
+    const engine = new CompletionEngine();
+    engine.updateFile('good.ts', encode('const keepMe = 1;'));
+    const binary = engine.updateFile('img.ts', new Uint8Array([1, 0, 2, 3]));
+    assert.equal(binary.status, 'skipped');
+    assert.match(binary.status === 'skipped' ? binary.reason : '', /binary/);
+    const invalid = engine.updateFile('bad.ts', new Uint8Array([0x63, 0xff, 0xfe, 0x3b]));
+    assert.equal(invalid.status, 'skipped');
+    assert.equal(engine.stats().files, 1);
+    assert.ok(engine.complete('x.ts', 'keep', 3).suggestions.some((s) => s.token === 'keepMe'));
+  });
+
+  it('adapts to the file being typed: a name used earlier in the file comes back', () => {
+    const engine = new CompletionEngine();
+    workspace(engine);
+    const before = 'function g() {\n  const blorptastic = 3;\n  return blorptastic + blorptastic + blo';
+    const completion = engine.complete('src/new.ts', before, 3);
+    assert.equal(completion.suggestions[0].token, 'blorptastic');
+  });
+
+  it('serialises the task graph with one node per learned file', () => {
+    const engine = new CompletionEngine();
+    workspace(engine);
+    const snapshot = JSON.parse(JSON.stringify(engine.snapshot()));
+    assert.equal(snapshot.nodes.length, 7);
+    assert.ok(snapshot.edges.length > 0);
+  });
+});

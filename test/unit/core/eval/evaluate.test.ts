@@ -1,0 +1,120 @@
+import { strict as assert } from 'node:assert';
+import { evaluate } from '../../../../src/core/eval/evaluate';
+import type { EvaluationModel, EvaluationSetting, ScoredPosition } from '../../../../src/core/eval/evaluate';
+import { MetricAccumulator, isIdentifier } from '../../../../src/core/eval/metrics';
+import type { CorpusFile } from '../../../../src/core/text/corpus';
+
+function file(relPath: string, split: 'train' | 'test', text: string): CorpusFile {
+  return { relPath, split, tokens: text.split(' ') };
+}
+
+/** A corpus where `secretName` occurs in one TEST file only, twice. */
+function corpusWithSecret(): CorpusFile[] {
+  const files: CorpusFile[] = [];
+  for (let i = 0; i < 12; i++) {
+    const text = `import { map${i} } from 'rxjs' ; const value${i} = source . pipe ( map${i} ( x => x ) ) ;`;
+    files.push(file(`src/dir${i % 3}/train${i}.ts`, 'train', text));
+  }
+  const other = "import { map1 } from 'rxjs' ; const other = source . pipe ( map1 ( y => y ) ) ;";
+  files.push(file('src/dir0/other.ts', 'test', other));
+  const secret =
+    "import { map2 } from 'rxjs' ; const secretName = source . pipe ( map2 ( z => z ) ) ; secretName . subscribe ( ) ;";
+  files.push(file('src/dir0/secret.ts', 'test', secret));
+  return files;
+}
+
+describe('evaluate', () => {
+  it('gives the entropy, MRR and top-1 computed by hand for a unigram model', () => {
+    const files = [file('a.ts', 'train', 'x y x'), file('b.ts', 'test', 'x z')];
+    const options = { order: 1, smoothing: 'jm', ngram: { jmLambda: 0.5 } } as const;
+    const result = evaluate(files, { model: 'ngram', setting: 'static', ...options });
+    // Counts x:2 y:1 <eof>:1 (total 4); vocabulary x, y, <eof> + escape = 4 slots.
+    const pX = (0.5 * 2) / 4 + 0.5 / 4;
+    const pUnknownZ = 0.5 / 4;
+    const pEnd = (0.5 * 1) / 4 + 0.5 / 4;
+    const entropy = -(Math.log2(pX) + Math.log2(pUnknownZ) + Math.log2(pEnd)) / 3;
+    assert.equal(result.tokens, 3);
+    assert.equal(result.files, 1);
+    assert.ok(Math.abs(result.entropy - entropy) < 1e-12, `${result.entropy} vs ${entropy}`);
+    // Ranks: x first; z absent; <eof> ties with y and loses on its larger id, so third.
+    assert.ok(Math.abs(result.mrr - (1 + 0 + 1 / 3) / 3) < 1e-12);
+    assert.ok(Math.abs(result.top1 - 1 / 3) < 1e-12);
+    assert.equal(result.identifiers.tokens, 2);
+    assert.ok(Math.abs(result.identifiers.entropy - -(Math.log2(pX) + Math.log2(pUnknownZ)) / 2) < 1e-12);
+    assert.ok(Math.abs(result.identifiers.mrr - 0.5) < 1e-12);
+    assert.equal(result.model, 'ngram');
+    assert.equal(result.setting, 'static');
+  });
+
+  const combinations: [EvaluationModel, EvaluationSetting][] = [
+    ['ngram', 'static'],
+    ['ngram', 'cache'],
+    ['ngram', 'project'],
+    ['cache', 'cache'],
+    ['cache', 'project'],
+    ['nested', 'cache'],
+    ['nested', 'project'],
+    ['graph-nested', 'static'],
+    ['graph-nested', 'cache'],
+    ['graph-nested', 'project'],
+  ];
+  for (const [model, setting] of combinations) {
+    it(`${model} / ${setting}: a token of the current file stays at escape level until the prefix shows it`, () => {
+      const positions: ScoredPosition[] = [];
+      const onPosition = (position: ScoredPosition): void => {
+        if (position.relPath === 'src/dir0/secret.ts' && position.token === 'secretName') positions.push(position);
+      };
+      evaluate(corpusWithSecret(), { model, setting, mixing: 'confidence', onPosition });
+      const secret = positions;
+      assert.equal(secret.length, 2);
+      assert.equal(secret[0].probability, secret[0].escapeProbability, 'first occurrence: never seen');
+      assert.equal(secret[0].rank, -1);
+      if (setting === 'static') {
+        assert.equal(secret[1].probability, secret[1].escapeProbability, 'static: no adaptation');
+      } else {
+        // A name seen once, in another context, is still a long shot; but no longer an unknown one.
+        assert.ok(secret[1].probability > 1.2 * secret[1].escapeProbability, 'seen in the prefix');
+      }
+    });
+  }
+
+  it('scores every token and one end-of-file symbol per TEST file, with fitted mixing by default', () => {
+    const result = evaluate(corpusWithSecret(), { model: 'graph-nested', setting: 'project' });
+    const testTokens = corpusWithSecret()
+      .filter((corpusFile) => corpusFile.split === 'test')
+      .reduce((sum, corpusFile) => sum + corpusFile.tokens.length + 1, 0);
+    assert.equal(result.tokens, testTokens);
+    assert.equal(result.files, 2);
+    assert.ok(result.entropy > 0 && result.mrr > 0 && result.mrr <= 1 && result.top1 <= result.mrr);
+    assert.ok(result.ms >= 0);
+  });
+});
+
+describe('metrics', () => {
+  it('averages −log2 p, reciprocal ranks and firsts over positions', () => {
+    const metrics = new MetricAccumulator();
+    metrics.add(0.5, 0);
+    metrics.add(0.25, 1);
+    metrics.add(0.125, -1);
+    metrics.add(1, 10);
+    const summary = metrics.summary();
+    assert.equal(summary.tokens, 4);
+    assert.equal(summary.entropy, (1 + 2 + 3 + 0) / 4);
+    assert.equal(summary.mrr, (1 + 0.5) / 4);
+    assert.equal(summary.top1, 1 / 4);
+    assert.throws(() => metrics.add(0, 0), /probability 0/);
+  });
+
+  it('counts identifiers by shape, leaving out the language’s reserved words', () => {
+    assert.ok(isIdentifier('subscriber', 'a.ts'));
+    assert.ok(isIdentifier('$value_1', 'a.ts'));
+    assert.ok(!isIdentifier('const', 'a.ts'));
+    assert.ok(!isIdentifier('this', 'a.ts'));
+    assert.ok(isIdentifier('def', 'a.ts'));
+    assert.ok(!isIdentifier('def', 'a.py'));
+    assert.ok(isIdentifier('self', 'a.py'));
+    assert.ok(!isIdentifier('.', 'a.ts'));
+    assert.ok(!isIdentifier("'text'", 'a.ts'));
+    assert.ok(!isIdentifier('1e3', 'a.ts'));
+  });
+});

@@ -47,7 +47,7 @@ export interface EvaluationOptions {
    * them; `confidence` is SLP-Core's fixed confidence mixing; or a policy.
    */
   mixing?: 'fitted' | 'confidence' | MixingPolicy;
-  /** `fitted` only: TRAIN tokens (at most) scored to fit the weights; files are taken evenly. Default 60,000. */
+  /** `fitted` only: TRAIN tokens (at most) scored to fit the weights; files are taken evenly. Default 200,000. */
   fitTokens?: number;
   /** Sees every scored position, e.g. to print per-token figures. */
   onPosition?: (position: ScoredPosition) => void;
@@ -76,7 +76,7 @@ export interface EvaluationResult extends MetricSummary {
   ms: number;
 }
 
-const DEFAULT_FIT_TOKENS = 60_000;
+const DEFAULT_FIT_TOKENS = 200_000;
 
 /** One way of scoring a test file position by position. */
 interface FileScorer {

@@ -1,0 +1,218 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { countTokens } from '../neural/batches';
+import type { LmBatch } from '../neural/batches';
+import { lossAndState, unflattenParams } from '../neural/lstm';
+import type { LstmState, ParamMap } from '../neural/lstm';
+import { cloneParams, disposeMap, entryOf, lossAndGrads, mapParams } from './paramMaps';
+import type { BatchStream } from './paramMaps';
+
+/**
+ * Dynamic evaluation (Krause et al. 2018) while the user types: the model
+ * keeps adapting to the current file. For each new segment, it first scores
+ * the segment with the current parameters θ (that score is the honest
+ * "before seeing it" loss), then takes one RMS-normalised gradient step on
+ * the segment's LM loss and decays back toward the meta-learned θ₀:
+ *
+ *   MS ← ρ·MS + (1 − ρ)·g²            (online; or fixed, estimated on training data)
+ *   θ  ← θ − η · g / (√MS + ε)
+ *   θ  ← θ₀ + (1 − λ)·(θ − θ₀)        (= θ + λ·(θ₀ − θ); λ = 1 gives exactly θ₀)
+ *
+ * The normalisation gives every parameter a step of comparable size whatever
+ * its gradient scale; the decay keeps a long session from drifting away from
+ * what meta-training learned. The LSTM state runs on across segments of the
+ * same file. Switching files switches the task: call {@link DynamicEvaluator.reset}.
+ */
+export interface DynamicEvaluationOptions {
+  /** Step size η (> 0). */
+  lr: number;
+  /** Decay λ ∈ [0, 1] toward θ₀ after each step; 0 keeps every adaptation, 1 undoes it. */
+  decay: number;
+  /** ε of the denominator. Default 1e-6. */
+  epsilon?: number;
+  /**
+   * Fixed mean squared gradients MS (same names and shapes as θ₀), e.g. from
+   * {@link estimateMeanSquares} on training data. The evaluator copies them.
+   * Default: a running mean over the observed segments, which restarts on reset.
+   */
+  meanSquares?: ParamMap;
+  /** ρ of the running mean of g². Default 0.9. Unused with fixed `meanSquares`. */
+  meanSquaresDecay?: number;
+}
+
+/** What {@link DynamicEvaluator.observe} measured on a segment, before adapting to it. */
+export interface SegmentScore {
+  /** Mean cross-entropy in nats per predicted token with the parameters before the step (0 when `tokens` is 0). */
+  loss: number;
+  /** Tokens predicted: the segment's tokens, minus the first one of a file (it has no context). */
+  tokens: number;
+}
+
+/**
+ * Mean over all non-empty batches of the squared gradient of each batch's
+ * loss: the MS that Krause et al. estimate on training data. New tensors.
+ */
+export function estimateMeanSquares(params: ParamMap, streams: readonly BatchStream[]): ParamMap {
+  let sum = mapParams(params, (_, value) => tf.zerosLike(value));
+  let batches = 0;
+  for (const stream of streams) {
+    for (const batch of stream) {
+      if (countTokens(batch) === 0) continue;
+      const { grads } = lossAndGrads(params, [[batch]]);
+      const next = mapParams(sum, (name, value) => tf.add(value, tf.square(entryOf(grads, name))));
+      disposeMap(grads);
+      disposeMap(sum);
+      sum = next;
+      batches++;
+    }
+  }
+  if (batches === 0) {
+    disposeMap(sum);
+    throw new Error('estimateMeanSquares: the streams hold no tokens; pass some training batches.');
+  }
+  const mean = mapParams(sum, (_, value) => tf.div(value, batches));
+  disposeMap(sum);
+  return mean;
+}
+
+export class DynamicEvaluator {
+  private readonly initial: ParamMap;
+  private readonly fixedMeanSquares: ParamMap | undefined;
+  private readonly epsilon: number;
+  private readonly meanSquaresDecay: number;
+  private params: ParamMap;
+  private runningMeanSquares: ParamMap | undefined;
+  private state: LstmState | undefined;
+  private lastToken: number | undefined;
+  private disposed = false;
+
+  /** Copies θ₀ (and `meanSquares`); the caller keeps ownership of what it passes. */
+  constructor(
+    initialParams: ParamMap,
+    private readonly options: DynamicEvaluationOptions,
+  ) {
+    if (!(options.lr > 0)) throw new RangeError(`Dynamic evaluation needs a positive lr, got ${options.lr}.`);
+    if (!(options.decay >= 0 && options.decay <= 1)) throw new RangeError(`Decay must lie in [0, 1], got ${options.decay}.`);
+    this.epsilon = options.epsilon ?? 1e-6;
+    this.meanSquaresDecay = options.meanSquaresDecay ?? 0.9;
+    if (!(this.epsilon > 0)) throw new RangeError(`epsilon must be positive, got ${this.epsilon}.`);
+    if (!(this.meanSquaresDecay >= 0 && this.meanSquaresDecay < 1)) {
+      throw new RangeError(`meanSquaresDecay must lie in [0, 1), got ${this.meanSquaresDecay}.`);
+    }
+    if (options.meanSquares) {
+      for (const name of Object.keys(initialParams)) entryOf(options.meanSquares, name, 'mean-squares map');
+    }
+    this.initial = cloneParams(initialParams);
+    this.fixedMeanSquares = options.meanSquares ? cloneParams(options.meanSquares) : undefined;
+    this.params = cloneParams(this.initial);
+  }
+
+  /** θ now: owned by the evaluator, valid until the next `observe`, `reset` or `dispose`. */
+  currentParams(): ParamMap {
+    this.assertLive();
+    return this.params;
+  }
+
+  /** The meta-learned θ₀ the evaluator decays toward (owned by it). */
+  initialParams(): ParamMap {
+    this.assertLive();
+    return this.initial;
+  }
+
+  /**
+   * Scores the next segment of the current file (class ids) with θ, then
+   * adapts θ to it (one step, see the module note). The first token of a
+   * segment is predicted from the last token of the previous one.
+   */
+  observe(segmentIds: ArrayLike<number>): SegmentScore {
+    this.assertLive();
+    const tokens = this.lastToken === undefined ? Array.from(segmentIds) : [this.lastToken, ...Array.from(segmentIds)];
+    if (segmentIds.length > 0) this.lastToken = segmentIds[segmentIds.length - 1];
+    const predicted = tokens.length - 1;
+    if (predicted < 1) return { loss: 0, tokens: 0 };
+    const batch: LmBatch = {
+      batchSize: 1,
+      timeSteps: predicted,
+      inputs: Int32Array.from(tokens.slice(0, predicted)),
+      targets: Int32Array.from(tokens.slice(1)),
+      mask: new Float32Array(predicted).fill(1),
+    };
+    const names = Object.keys(this.params);
+    const incoming = this.state;
+    let outgoing: LstmState | undefined;
+    const measured = tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((...xs: Tensor[]) => {
+        const map: ParamMap = {};
+        names.forEach((name, i) => (map[name] = xs[i]));
+        const out = lossAndState(unflattenParams(map), batch, incoming);
+        outgoing = { h: out.state.h.map((t) => tf.keep(t)), c: out.state.c.map((t) => tf.keep(t)) };
+        return out.loss;
+      })(names.map((name) => this.params[name]));
+      const map: ParamMap = {};
+      names.forEach((name, i) => (map[name] = grads[i]));
+      return { value, grads: map };
+    });
+    const loss = measured.value.dataSync()[0];
+    measured.value.dispose();
+    if (incoming) tf.dispose([...incoming.h, ...incoming.c]);
+    this.state = outgoing;
+    this.step(measured.grads);
+    disposeMap(measured.grads);
+    return { loss, tokens: predicted };
+  }
+
+  /** Back to θ₀ for a new file: drops the adaptation, the LSTM state and the online MS. */
+  reset(): void {
+    this.assertLive();
+    disposeMap(this.params);
+    this.params = cloneParams(this.initial);
+    disposeMap(this.runningMeanSquares);
+    this.runningMeanSquares = undefined;
+    this.dropState();
+    this.lastToken = undefined;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    disposeMap(this.params);
+    disposeMap(this.initial);
+    disposeMap(this.fixedMeanSquares);
+    disposeMap(this.runningMeanSquares);
+    this.dropState();
+    this.disposed = true;
+  }
+
+  private step(grads: ParamMap): void {
+    let meanSquares = this.fixedMeanSquares;
+    if (meanSquares === undefined) {
+      const previous = this.runningMeanSquares;
+      const rho = this.meanSquaresDecay;
+      // The first segment seeds the running mean with its own g².
+      this.runningMeanSquares = mapParams(grads, (name, g) =>
+        previous ? tf.add(tf.mul(entryOf(previous, name), rho), tf.mul(tf.square(g), 1 - rho)) : tf.square(g),
+      );
+      disposeMap(previous);
+      meanSquares = this.runningMeanSquares;
+    }
+    const { lr, decay } = this.options;
+    const squares = meanSquares;
+    const next = mapParams(this.params, (name, theta) => {
+      const g = entryOf(grads, name);
+      const stepped = tf.sub(theta, tf.div(tf.mul(g, lr), tf.add(tf.sqrt(entryOf(squares, name)), this.epsilon)));
+      const start = entryOf(this.initial, name);
+      // θ₀ + (1 − λ)(θ − θ₀) rather than θ + λ(θ₀ − θ): exact θ₀ at λ = 1 in float32.
+      return tf.add(start, tf.mul(tf.sub(stepped, start), 1 - decay));
+    });
+    disposeMap(this.params);
+    this.params = next;
+  }
+
+  private dropState(): void {
+    if (this.state) tf.dispose([...this.state.h, ...this.state.c]);
+    this.state = undefined;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('This DynamicEvaluator was disposed; create a new one.');
+  }
+}

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { measureCountingThroughput, measurePredictLatency } from '../core/eval/bench';
 import { evaluate } from '../core/eval/evaluate';
 import type { EvaluationModel, EvaluationSetting } from '../core/eval/evaluate';
 import { initBackend } from '../core/backend/backend';
+import { CompletionEngine } from '../core/engine/completionEngine';
 import { benchmarkGraphBuild } from '../core/graph/benchmark';
 import { benchmarkLstm } from '../core/neural/benchmark';
 import { TaskGraph } from '../core/graph/taskGraph';
@@ -11,7 +13,7 @@ import { loadCorpus } from '../core/text/corpus';
 import type { CorpusFile } from '../core/text/corpus';
 import { parseCommandLine, UsageError } from './usage';
 
-export const benchChildKinds = ['eval', 'counting', 'predict', 'memory-baseline', 'memory-nested', 'graph-rxjs', 'graph-10k', 'lstm'] as const;
+export const benchChildKinds = ['eval', 'counting', 'predict', 'memory-baseline', 'memory-engine', 'memory-eval', 'graph-rxjs', 'graph-10k', 'lstm'] as const;
 export type BenchChildKind = (typeof benchChildKinds)[number];
 
 interface Table {
@@ -64,9 +66,9 @@ async function measure(kind: BenchChildKind, quick: boolean): Promise<unknown> {
     case 'predict':
       return measurePrediction(loadRxjs());
     case 'memory-baseline':
-      return measureMemory(false);
-    case 'memory-nested':
-      return measureMemory(true);
+    case 'memory-engine':
+    case 'memory-eval':
+      return measureMemory(kind);
     case 'graph-rxjs':
       return measureGraphRxjs();
     case 'graph-10k':
@@ -118,11 +120,32 @@ function measurePrediction(files: CorpusFile[]): unknown {
   };
 }
 
-/** Peak RSS of the project-setting nested evaluation, beside a child that only loads the corpus. */
-function measureMemory(withModel: boolean): unknown {
+/**
+ * Peak RSS of one workload per process: the corpus alone (baseline); the
+ * completion engine (graph-nested model and task graph) holding rxjs and
+ * answering completions every 50 characters through its TEST files, as the
+ * extension's worker does; and the project-setting evaluation, which also
+ * rebuilds the graph around each held-out file.
+ */
+function measureMemory(kind: 'memory-baseline' | 'memory-engine' | 'memory-eval'): unknown {
+  const root = rxjsSourceRoot();
   const files = loadRxjs();
-  if (withModel) evaluate(files, { model: 'graph-nested', setting: 'project' });
-  return { workload: withModel ? 'graph-nested, project setting, rxjs' : 'rxjs corpus loaded, no model', peakRssMB: peakRssMB() };
+  if (kind === 'memory-engine') {
+    const engine = new CompletionEngine();
+    for (const file of files) engine.updateFile(file.relPath, readFileSync(join(root, file.relPath)));
+    for (const file of files.filter((candidate) => candidate.split === 'test')) {
+      const text = readFileSync(join(root, file.relPath), 'utf8');
+      for (let end = 50; end < text.length; end += 50) engine.complete(file.relPath, text.slice(0, end), 10);
+    }
+  } else if (kind === 'memory-eval') {
+    evaluate(files, { model: 'graph-nested', setting: 'project', mixing: 'confidence' });
+  }
+  const workloads = {
+    'memory-baseline': 'rxjs corpus loaded, no model',
+    'memory-engine': 'completion engine: graph-nested model + task graph, completing',
+    'memory-eval': 'eval graph-nested, project setting (confidence mixing)',
+  };
+  return { workload: workloads[kind], peakRssMB: peakRssMB() };
 }
 
 function measureGraphRxjs(): unknown {

@@ -23,6 +23,9 @@ function vsixUnderTest(): string {
 function copyFixtureWorkspace(): string {
   const workspace = path.join(makeScratchDir('metacomplete-e2e-'), 'e2e-workspace');
   fs.cpSync(path.join(repoRoot(), 'test', 'fixtures', 'e2e-workspace'), workspace, { recursive: true });
+  // The fixture's .gitignore covers src/generated/, so git cannot keep this file in the repository.
+  fs.mkdirSync(path.join(workspace, 'src', 'generated'), { recursive: true });
+  fs.writeFileSync(path.join(workspace, 'src', 'generated', 'quuxelTable.ts'), 'export const quuxelTable = [1, 2, 3];\n');
   return workspace;
 }
 
@@ -109,5 +112,132 @@ describe('MetaComplete in VS Code (code-server)', function () {
       `no cursor position in the status bar: ${statusBar.join(' | ')}`,
     );
     await workbench.screenshot('03-edited-file');
+  });
+
+  /** Polls the status bar until an item matches `pattern`; returns that item's text. */
+  async function waitForStatusBarItem(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let items: string[] = [];
+    while (Date.now() < deadline) {
+      items = await workbench.statusBarItems();
+      const found = items.find((item) => pattern.test(item));
+      if (found !== undefined) return found;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`No status bar item matched ${pattern} within ${timeoutMs} ms: ${items.join(' | ')}`);
+  }
+
+  it('"MetaComplete: Index Workspace" learns the fixture, shows "ready" and logs each skipped file with its reason', async function () {
+    this.timeout(120_000);
+    await withExtensionHostLogs(async () => {
+      // The startup index has run (or runs) already; the command's run adds a second summary line.
+      await workbench.waitForOutputText('MetaComplete', 'Indexed the workspace', 60_000);
+      await workbench.runCommand('MetaComplete: Index Workspace');
+      await workbench.runCommand('MetaComplete: Show Log');
+      const deadline = Date.now() + 60_000;
+      let summaries = 0;
+      while (Date.now() < deadline && summaries < 2) {
+        summaries = (await workbench.outputChannelText('MetaComplete')).split('Indexed the workspace').length - 1;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.equal(summaries, 2, 'the command did not re-index the workspace');
+      // frobnicator.ts, glimmerwartQueue.ts and main.ts; the other .ts files are left out.
+      assert.equal(await waitForStatusBarItem(/^MetaComplete: ready \(\d+ files\)$/), 'MetaComplete: ready (3 files)');
+      await workbench.runCommand('MetaComplete: Show Log');
+      const log = await workbench.waitForOutputText('MetaComplete', 'Indexed the workspace');
+      for (const expected of [
+        'Skipped src/binaryBlob.ts: binary file (NUL byte in the first 8 KB).',
+        'Skipped src/awsCredentials.ts: may hold secrets (**/*credentials*).',
+        'Skipped src/generated/quuxelTable.ts: ignored by .gitignore (/src/generated).',
+        '3 files learned, 3 skipped.',
+      ]) {
+        assert.ok(log.includes(expected), `the log has no "${expected}":\n${log}`);
+      }
+      assert.ok(!log.includes('.env'), `the log mentions .env, which the include globs never take:\n${log}`);
+    });
+    await workbench.screenshot('04-indexed');
+  });
+
+  /** The text of the ghost text (inline suggestion) decorations in the active editor. */
+  async function ghostText(): Promise<string> {
+    const parts = await workbench.page
+      .locator('.editor-group-container.active .monaco-editor [class*="ghost-text"]')
+      .allTextContents();
+    return parts.join('').replace(/\u00a0/g, ' ');
+  }
+
+  /** Polls the ghost text until it contains `expected`; returns what it showed last. */
+  async function waitForGhostText(expected: string, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let shown = '';
+    while (Date.now() < deadline && !shown.includes(expected)) {
+      shown = await ghostText();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return shown;
+  }
+
+  it('shows ghost text with a fixture identifier only the workspace-adapted model knows', async function () {
+    this.timeout(60_000);
+    await withExtensionHostLogs(async () => {
+      await workbench.openFile('src/main.ts');
+      await workbench.typeInEditor('\nconst secondQueue = new ');
+      const shown = await waitForGhostText('GlimmerwartQueue(3);');
+      await workbench.screenshot('05-ghost-text');
+      // main.ts: `new GlimmerwartQueue(3);` is the only `new` in the fixture.
+      assert.ok(shown.includes('GlimmerwartQueue(3);'), `the ghost text is "${shown}", not "GlimmerwartQueue(3);"`);
+    });
+  });
+
+  it('lists the fixture identifier in the suggest widget with "MetaComplete" and its probability', async function () {
+    this.timeout(60_000);
+    await withExtensionHostLogs(async () => {
+      await workbench.page.keyboard.press('Escape');
+      await workbench.page.keyboard.type('Glim', { delay: 20 });
+      await workbench.page.keyboard.press('Control+Space');
+      const row = workbench.page
+        .locator('.editor-widget.suggest-widget .monaco-list-row')
+        .filter({ hasText: 'GlimmerwartQueue' })
+        .filter({ hasText: /MetaComplete \d+%/ });
+      await row.first().waitFor({ state: 'visible', timeout: 20_000 });
+      await workbench.screenshot('06-suggest-widget');
+      await workbench.page.keyboard.press('Escape');
+    });
+  });
+
+  it('"MetaComplete: Reset Model" restarts the engine empty, re-indexes, and completions come again', async function () {
+    this.timeout(120_000);
+    await withExtensionHostLogs(async () => {
+      const countIndexed = (log: string) => log.split('Indexed the workspace').length - 1;
+      const before = countIndexed(await workbench.outputChannelText('MetaComplete'));
+      await workbench.runCommand('MetaComplete: Reset Model');
+      const deadline = Date.now() + 60_000;
+      let log = '';
+      while (Date.now() < deadline) {
+        log = await workbench.outputChannelText('MetaComplete');
+        if (log.includes('Engine worker restarted empty (Reset Model).') && countIndexed(log) > before) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.ok(log.includes('Engine worker restarted empty (Reset Model).'), `no restart in the log:\n${log}`);
+      assert.ok(countIndexed(log) > before, `no re-index after the reset in the log:\n${log}`);
+      assert.equal(await waitForStatusBarItem(/^MetaComplete: ready \(\d+ files\)$/), 'MetaComplete: ready (3 files)');
+
+      await workbench.openFile('src/main.ts');
+      await workbench.typeInEditor('\nconst thirdQueue = new ');
+      const shown = await waitForGhostText('GlimmerwartQueue(3);');
+      await workbench.screenshot('07-after-reset');
+      assert.ok(shown.includes('GlimmerwartQueue(3);'), `after the reset the ghost text is "${shown}"`);
+
+      // Saving re-learns that one file, not the workspace.
+      await workbench.page.keyboard.press('Escape');
+      await workbench.page.keyboard.press('Control+S');
+      const saved = await workbench.waitForOutputText('MetaComplete', 'Re-learned src/main.ts');
+      assert.equal(countIndexed(saved), countIndexed(log), 'saving one file re-indexed the whole workspace');
+      // The save event and the file watcher both report the save; the file is learned once.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const relearned = (await workbench.outputChannelText('MetaComplete')).split('Re-learned src/main.ts').length - 1;
+      assert.equal(relearned, 1, 'the saved file was learned more than once');
+      await workbench.screenshot('08-saved-file-relearned');
+    });
   });
 });

@@ -1,8 +1,8 @@
 import type { ParamMap } from '../neural/lstm';
 import { runInnerLoop, sgdUpdate } from './innerLoop';
-import { requireTasks } from './learner';
+import { paramMapLearner, requireTasks } from './learner';
 import type { MetaLearner, OuterStepOptions, OuterStepResult } from './learner';
-import { cloneParams, disposeMap, lossAndGrads, meanParams } from './paramMaps';
+import { disposeMap, lossAndGrads, meanParams } from './paramMaps';
 import type { MetaTask } from './tasks';
 
 /**
@@ -37,10 +37,4 @@ export function fomamlStep(
   }
 }
 
-export const fomamlLearner: MetaLearner<ParamMap> = {
-  name: 'fomaml',
-  outerStep: fomamlStep,
-  paramsOf: (state) => state,
-  cloneState: cloneParams,
-  disposeState: disposeMap,
-};
+export const fomamlLearner: MetaLearner<ParamMap> = paramMapLearner('fomaml', fomamlStep);

@@ -1,4 +1,5 @@
 import type { ParamMap } from '../neural/lstm';
+import { cloneParams, disposeMap } from './paramMaps';
 import type { MetaTask } from './tasks';
 
 /** Hyper-parameters of one outer (meta) step. */
@@ -34,4 +35,9 @@ export interface MetaLearner<State> {
 
 export function requireTasks(tasks: readonly MetaTask[], who: string): void {
   if (tasks.length === 0) throw new Error(`${who}: the meta-batch is empty; pass at least one task.`);
+}
+
+/** A learner whose whole state is the initialisation θ (Reptile, FOMAML, transfer). */
+export function paramMapLearner(name: string, outerStep: MetaLearner<ParamMap>['outerStep']): MetaLearner<ParamMap> {
+  return { name, outerStep, paramsOf: (state) => state, cloneState: cloneParams, disposeState: disposeMap };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
-import { countTokens, makeBatches } from '../neural/batches';
+import { makeBatches } from '../neural/batches';
 import type { BatchShape, LmBatch } from '../neural/batches';
 import { forwardWithFilm, lossWithFilm, pairDense, tanhOp, weightedRowSum } from '../neural/film';
 import { unflattenParams } from '../neural/lstm';
@@ -9,7 +9,17 @@ import { dense, embeddingLookup } from '../neural/ops';
 import { SeededRandom } from '../neural/random';
 import { requireTasks } from './learner';
 import type { MetaLearner, OuterStepOptions, OuterStepResult } from './learner';
-import { cloneParams, disposeMap, entryOf, globalNorm, lossAndGrads, mapParams, meanLoss } from './paramMaps';
+import {
+  cloneParams,
+  disposeMap,
+  entryOf,
+  globalNorm,
+  lossAndGrads,
+  mapParams,
+  meanLoss,
+  streamLoss,
+  streamLossAndGrads,
+} from './paramMaps';
 import type { BatchStream } from './paramMaps';
 import type { MetaTask } from './tasks';
 
@@ -171,6 +181,9 @@ export interface FilmLossAndGrads {
   adapterGrad: Tensor2D;
 }
 
+/** Key of the FiLM adapter in the map that {@link filmLossAndGrads} differentiates. */
+const ADAPTER_KEY = 'film.adapter';
+
 /**
  * Loss and gradients of the token-weighted mean cross-entropy of the
  * FiLM-adapted model over all batches of all streams (truncated BPTT between
@@ -182,54 +195,17 @@ export function filmLossAndGrads(
   streams: readonly BatchStream[],
   filmOnly = false,
 ): FilmLossAndGrads {
-  const names = filmOnly ? [] : Object.keys(params);
   const fixed = filmOnly ? unflattenParams(params) : undefined;
-  let sums: Tensor[] = [...names.map((name) => tf.zerosLike(params[name])), tf.zerosLike(adapter)];
-  let weightedLoss = 0;
-  let tokens = 0;
-  for (const stream of streams) {
-    let state: LstmState | undefined;
-    for (const batch of stream) {
-      const count = countTokens(batch);
-      if (count === 0) continue;
-      const incoming = state;
-      let outgoing: LstmState | undefined;
-      const step = tf.tidy(() => {
-        const { value, grads } = tf.valueAndGrads((...xs: Tensor[]) => {
-          let model = fixed;
-          if (model === undefined) {
-            const map: ParamMap = {};
-            names.forEach((name, i) => (map[name] = xs[i]));
-            model = unflattenParams(map);
-          }
-          const out = lossWithFilm(model, xs[xs.length - 1] as Tensor2D, batch, incoming);
-          outgoing = { h: out.state.h.map((t) => tf.keep(t)), c: out.state.c.map((t) => tf.keep(t)) };
-          return out.loss;
-        })([...names.map((name) => params[name]), adapter]);
-        return { value, sums: grads.map((grad, i) => tf.add(sums[i], tf.mul(grad, count))) };
-      });
-      weightedLoss += step.value.dataSync()[0] * count;
-      tokens += count;
-      tf.dispose([step.value, ...sums]);
-      sums = step.sums;
-      if (incoming) tf.dispose([...incoming.h, ...incoming.c]);
-      state = outgoing;
-    }
-    if (state) tf.dispose([...state.h, ...state.c]);
-  }
-  const scale = tokens > 0 ? 1 / tokens : 0;
-  const scaled = tf.tidy(() => sums.map((sum) => tf.mul(sum, scale)));
-  tf.dispose(sums);
-  let grads: ParamMap | undefined;
-  if (!filmOnly) {
-    grads = {};
-    for (let i = 0; i < names.length; i++) grads[names[i]] = scaled[i];
-  }
+  const differentiated: ParamMap = filmOnly ? { [ADAPTER_KEY]: adapter } : { ...params, [ADAPTER_KEY]: adapter };
+  const measured = streamLossAndGrads(differentiated, streams, (map, batch, state) =>
+    lossWithFilm(fixed ?? unflattenParams(map), entryOf(map, ADAPTER_KEY) as Tensor2D, batch, state),
+  );
+  const { [ADAPTER_KEY]: adapterGrad, ...grads } = measured.grads;
   return {
-    loss: tokens > 0 ? weightedLoss / tokens : 0,
-    tokens,
-    grads,
-    adapterGrad: scaled[scaled.length - 1] as Tensor2D,
+    loss: measured.loss,
+    tokens: measured.tokens,
+    grads: filmOnly ? undefined : grads,
+    adapterGrad: adapterGrad as Tensor2D,
   };
 }
 
@@ -239,24 +215,7 @@ export function meanLossWithFilm(
   adapter: Tensor2D,
   streams: readonly BatchStream[],
 ): { loss: number; tokens: number } {
-  const model = unflattenParams(params);
-  let weightedLoss = 0;
-  let tokens = 0;
-  for (const stream of streams) {
-    let state: LstmState | undefined;
-    for (const batch of stream) {
-      const count = countTokens(batch);
-      if (count === 0) continue;
-      const out = lossWithFilm(model, adapter, batch, state);
-      if (state) tf.dispose([...state.h, ...state.c]);
-      state = out.state;
-      weightedLoss += out.loss.dataSync()[0] * count;
-      tokens += count;
-      out.loss.dispose();
-    }
-    if (state) tf.dispose([...state.h, ...state.c]);
-  }
-  return { loss: tokens > 0 ? weightedLoss / tokens : 0, tokens };
+  return streamLoss(unflattenParams(params), streams, (model, batch, state) => lossWithFilm(model, adapter, batch, state));
 }
 
 /** The weights of the two terms of the Meta-Network objective. */

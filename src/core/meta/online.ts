@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor } from '@tensorflow/tfjs-core';
 import { countTokens } from '../neural/batches';
 import type { LmBatch } from '../neural/batches';
-import { lossAndState, unflattenParams } from '../neural/lstm';
 import type { LstmState, ParamMap } from '../neural/lstm';
-import { cloneParams, disposeMap, entryOf, lossAndGrads, mapParams } from './paramMaps';
+import { batchLossAndGrads, cloneParams, disposeMap, entryOf, lossAndGrads, lstmBatchLoss, mapParams } from './paramMaps';
 import type { BatchStream } from './paramMaps';
 
 /**
@@ -137,25 +135,11 @@ export class DynamicEvaluator {
       targets: Int32Array.from(tokens.slice(1)),
       mask: new Float32Array(predicted).fill(1),
     };
-    const names = Object.keys(this.params);
-    const incoming = this.state;
-    let outgoing: LstmState | undefined;
-    const measured = tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((...xs: Tensor[]) => {
-        const map: ParamMap = {};
-        names.forEach((name, i) => (map[name] = xs[i]));
-        const out = lossAndState(unflattenParams(map), batch, incoming);
-        outgoing = { h: out.state.h.map((t) => tf.keep(t)), c: out.state.c.map((t) => tf.keep(t)) };
-        return out.loss;
-      })(names.map((name) => this.params[name]));
-      const map: ParamMap = {};
-      names.forEach((name, i) => (map[name] = grads[i]));
-      return { value, grads: map };
-    });
-    const loss = measured.value.dataSync()[0];
-    measured.value.dispose();
-    if (incoming) tf.dispose([...incoming.h, ...incoming.c]);
-    this.state = outgoing;
+    const measured = batchLossAndGrads(this.params, batch, this.state, lstmBatchLoss);
+    const loss = measured.loss.dataSync()[0];
+    measured.loss.dispose();
+    this.dropState();
+    this.state = measured.state;
     this.step(measured.grads);
     disposeMap(measured.grads);
     return { loss, tokens: predicted };

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { countTokens } from '../neural/batches';
 import type { LmBatch } from '../neural/batches';
-import { lossAndState, unflattenParams } from '../neural/lstm';
+import { disposeState, lossAndState, unflattenParams } from '../neural/lstm';
 import type { LstmState, ParamMap } from '../neural/lstm';
 
 /**
@@ -60,6 +60,58 @@ export function readParams(map: ParamMap): Record<string, Float32Array> {
   return result;
 }
 
+/**
+ * The loss of one batch, given the state carried in from the previous batch
+ * of its stream (undefined at the start), and the state to carry on. `model`
+ * is whatever the loss is a function of: the LSTM, or a map of tensors to
+ * differentiate.
+ */
+export type BatchLoss<Model> = (
+  model: Model,
+  batch: LmBatch,
+  state: LstmState | undefined,
+) => { loss: Scalar; state: LstmState };
+
+/** The plain LSTM LM as a {@link BatchLoss} of its parameter map. */
+export const lstmBatchLoss: BatchLoss<ParamMap> = (params, batch, state) =>
+  lossAndState(unflattenParams(params), batch, state);
+
+export interface BatchLossAndGrads {
+  /** The batch's loss, a new tensor. */
+  loss: Scalar;
+  /** Gradient of `loss` with respect to each entry of the map. */
+  grads: ParamMap;
+  /** The state to carry into the next batch (new tensors, no gradient). */
+  state: LstmState;
+}
+
+/**
+ * Loss and gradients of one batch with respect to every tensor of `params`.
+ * The incoming state is a constant, which is what truncates BPTT between
+ * batches.
+ */
+export function batchLossAndGrads(
+  params: ParamMap,
+  batch: LmBatch,
+  state: LstmState | undefined,
+  batchLoss: BatchLoss<ParamMap>,
+): BatchLossAndGrads {
+  const names = Object.keys(params);
+  let outgoing: LstmState | undefined;
+  return tf.tidy(() => {
+    const { value, grads } = tf.valueAndGrads((...xs: Tensor[]) => {
+      const map: ParamMap = {};
+      names.forEach((name, i) => (map[name] = xs[i]));
+      const out = batchLoss(map, batch, state);
+      outgoing = { h: out.state.h.map((t) => tf.keep(t)), c: out.state.c.map((t) => tf.keep(t)) };
+      return out.loss;
+    })(names.map((name) => params[name]));
+    const map: ParamMap = {};
+    names.forEach((name, i) => (map[name] = grads[i]));
+    return { loss: value, grads: map, state: outgoing as LstmState };
+  });
+}
+
 export interface LossAndGrads {
   /** Mean cross-entropy in nats per real token over all streams. */
   loss: number;
@@ -70,14 +122,15 @@ export interface LossAndGrads {
 }
 
 /**
- * Loss and gradient of the token-weighted mean cross-entropy over all batches
- * of all streams. Truncated BPTT: the state carried into a batch is a constant,
- * so each batch contributes the gradient of its own loss.
+ * Runs `step` on every batch with real tokens, stream by stream: the state
+ * each step returns is carried into the next batch of the same stream and
+ * disposed once the next one replaces it or the stream ends. Returns the
+ * token-weighted mean of the losses the steps report.
  */
-export function lossAndGrads(params: ParamMap, streams: readonly BatchStream[]): LossAndGrads {
-  const names = Object.keys(params);
-  const values = names.map((name) => params[name]);
-  let weightedSums: Tensor[] = names.map((name) => tf.zerosLike(params[name]));
+function overStreams(
+  streams: readonly BatchStream[],
+  step: (batch: LmBatch, state: LstmState | undefined, tokens: number) => { loss: number; state: LstmState },
+): { loss: number; tokens: number } {
   let weightedLoss = 0;
   let tokens = 0;
   for (const stream of streams) {
@@ -85,54 +138,69 @@ export function lossAndGrads(params: ParamMap, streams: readonly BatchStream[]):
     for (const batch of stream) {
       const count = countTokens(batch);
       if (count === 0) continue;
-      const incoming = state;
-      let outgoing: LstmState | undefined;
-      const step = tf.tidy(() => {
-        const { value, grads } = tf.valueAndGrads((...xs: Tensor[]) => {
-          const map: ParamMap = {};
-          names.forEach((name, i) => (map[name] = xs[i]));
-          const out = lossAndState(unflattenParams(map), batch, incoming);
-          outgoing = { h: out.state.h.map((t) => tf.keep(t)), c: out.state.c.map((t) => tf.keep(t)) };
-          return out.loss;
-        })(values);
-        return { value, sums: grads.map((grad, i) => tf.add(weightedSums[i], tf.mul(grad, count))) };
-      });
-      weightedLoss += step.value.dataSync()[0] * count;
+      const out = step(batch, state, count);
+      disposeState(state);
+      state = out.state;
+      weightedLoss += out.loss * count;
       tokens += count;
-      tf.dispose([step.value, ...weightedSums]);
-      weightedSums = step.sums;
-      if (incoming) tf.dispose([...incoming.h, ...incoming.c]);
-      state = outgoing;
     }
-    if (state) tf.dispose([...state.h, ...state.c]);
+    disposeState(state);
   }
-  const grads: ParamMap = {};
+  return { loss: tokens > 0 ? weightedLoss / tokens : 0, tokens };
+}
+
+/**
+ * Loss and gradient of the token-weighted mean of `batchLoss` over all
+ * batches of all streams, with respect to every tensor of `params`.
+ * Truncated BPTT: each batch contributes the gradient of its own loss.
+ */
+export function streamLossAndGrads(
+  params: ParamMap,
+  streams: readonly BatchStream[],
+  batchLoss: BatchLoss<ParamMap>,
+): LossAndGrads {
+  let weightedSums = mapParams(params, (_, value) => tf.zerosLike(value));
+  const { loss, tokens } = overStreams(streams, (batch, state, count) => {
+    const measured = batchLossAndGrads(params, batch, state, batchLoss);
+    const sums = mapParams(weightedSums, (name, sum) => tf.add(sum, tf.mul(entryOf(measured.grads, name), count)));
+    disposeMap(weightedSums);
+    disposeMap(measured.grads);
+    weightedSums = sums;
+    const value = measured.loss.dataSync()[0];
+    measured.loss.dispose();
+    return { loss: value, state: measured.state };
+  });
   const scale = tokens > 0 ? 1 / tokens : 0;
-  tf.tidy(() => names.forEach((name, i) => (grads[name] = tf.keep(tf.mul(weightedSums[i], scale)))));
-  tf.dispose(weightedSums);
-  return { loss: tokens > 0 ? weightedLoss / tokens : 0, tokens, grads };
+  const grads = mapParams(weightedSums, (_, sum) => tf.mul(sum, scale));
+  disposeMap(weightedSums);
+  return { loss, tokens, grads };
+}
+
+/** Token-weighted mean of `batchLoss` over all batches of all streams, without gradients. */
+export function streamLoss<Model>(
+  model: Model,
+  streams: readonly BatchStream[],
+  batchLoss: BatchLoss<Model>,
+): { loss: number; tokens: number } {
+  return overStreams(streams, (batch, state) => {
+    const out = batchLoss(model, batch, state);
+    const value = out.loss.dataSync()[0];
+    out.loss.dispose();
+    return { loss: value, state: out.state };
+  });
+}
+
+/**
+ * Loss and gradient of the LSTM LM's token-weighted mean cross-entropy over
+ * all batches of all streams (truncated BPTT between batches).
+ */
+export function lossAndGrads(params: ParamMap, streams: readonly BatchStream[]): LossAndGrads {
+  return streamLossAndGrads(params, streams, lstmBatchLoss);
 }
 
 /** Token-weighted mean cross-entropy over all streams, without gradients. */
 export function meanLoss(params: ParamMap, streams: readonly BatchStream[]): { loss: number; tokens: number } {
-  const model = unflattenParams(params);
-  let weightedLoss = 0;
-  let tokens = 0;
-  for (const stream of streams) {
-    let state: LstmState | undefined;
-    for (const batch of stream) {
-      const count = countTokens(batch);
-      if (count === 0) continue;
-      const out = lossAndState(model, batch, state);
-      if (state) tf.dispose([...state.h, ...state.c]);
-      state = out.state;
-      weightedLoss += out.loss.dataSync()[0] * count;
-      tokens += count;
-      out.loss.dispose();
-    }
-    if (state) tf.dispose([...state.h, ...state.c]);
-  }
-  return { loss: tokens > 0 ? weightedLoss / tokens : 0, tokens };
+  return streamLoss(unflattenParams(params), streams, lossAndState);
 }
 
 /** Global L2 norm of a gradient map. */

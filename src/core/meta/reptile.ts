@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamMap } from '../neural/lstm';
 import { runInnerLoop } from './innerLoop';
-import { requireTasks } from './learner';
+import { paramMapLearner, requireTasks } from './learner';
 import type { MetaLearner, OuterStepOptions, OuterStepResult } from './learner';
-import { cloneParams, disposeMap, entryOf, mapParams, meanLoss, meanParams } from './paramMaps';
+import { disposeMap, entryOf, mapParams, meanLoss, meanParams } from './paramMaps';
 import type { MetaTask } from './tasks';
 
 /**
@@ -37,10 +37,4 @@ export function reptileStep(
   }
 }
 
-export const reptileLearner: MetaLearner<ParamMap> = {
-  name: 'reptile',
-  outerStep: reptileStep,
-  paramsOf: (state) => state,
-  cloneState: cloneParams,
-  disposeState: disposeMap,
-};
+export const reptileLearner: MetaLearner<ParamMap> = paramMapLearner('reptile', reptileStep);

@@ -5,7 +5,7 @@ import { SgdOptimizer, trainStep } from '../neural/train';
 import type { MapOptimizer } from '../neural/train';
 import { adaptWithCurve, runInnerLoop, sgdUpdate } from './innerLoop';
 import type { AdaptCurveResult } from './innerLoop';
-import { requireTasks } from './learner';
+import { paramMapLearner, requireTasks } from './learner';
 import type { MetaLearner, OuterStepOptions, OuterStepResult } from './learner';
 import { cloneParams, disposeMap, lossAndGrads, meanLoss, meanParams } from './paramMaps';
 import type { BatchStream } from './paramMaps';
@@ -104,13 +104,7 @@ export function transferStep(
   }
 }
 
-export const transferLearner: MetaLearner<ParamMap> = {
-  name: 'transfer',
-  outerStep: transferStep,
-  paramsOf: (state) => state,
-  cloneState: cloneParams,
-  disposeState: disposeMap,
-};
+export const transferLearner: MetaLearner<ParamMap> = paramMapLearner('transfer', transferStep);
 
 /** A seeded permutation of 0..count−1 (Fisher–Yates). */
 export function shuffledIndices(count: number, random: SeededRandom): number[] {

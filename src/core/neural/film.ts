@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradSaveFunc, Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
-import { countTokens, toTimeMajor } from './batches';
 import type { LmBatch } from './batches';
-import { lstmLayer } from './lstm';
-import type { LstmParams, LstmState } from './lstm';
-import { columnSums, dense, embeddingLookup, flushTiny, sliceRows, softmaxCrossEntropy } from './ops';
+import { forward, lossAndState } from './lstm';
+import type { LstmParams, LstmState, StackHooks } from './lstm';
+import { columnSums, flushTiny } from './ops';
 
 /**
  * FiLM adapters on the LSTM LM (Perez et al. 2018), at two sites:
@@ -127,38 +126,21 @@ export function weightedRowSum(x: Tensor2D, weights: Tensor1D): Tensor2D {
 }
 
 /**
- * Embedding and LSTM stack over time-major inputs with both FiLM sites
- * applied: the modulated top hidden states `[time * batch, hidden]` and the
- * final (un-modulated) recurrent state.
+ * Both FiLM sites as hooks on the LSTM stack: the input site on the embedded
+ * tokens, the output site on the top hidden states.
+ *
+ * @param adapter `[1, 2 * embed + 2 * hidden]`, laid out [γᵢ, βᵢ, γₒ, βₒ].
  */
-function runStack(
-  params: LstmParams,
-  inputs: Tensor1D,
-  batchSize: number,
-  timeSteps: number,
-  state: LstmState | undefined,
-  adapter: Tensor2D,
-): { hidden: Tensor2D; state: LstmState } {
-  const hiddenSize = params.outputKernel.shape[0];
+function filmHooks(params: LstmParams, adapter: Tensor2D): StackHooks {
   const embedSize = params.embedding.shape[1];
+  const hiddenSize = params.outputKernel.shape[0];
   if (adapter.rank !== 2 || adapter.shape[0] !== 1 || adapter.shape[1] !== adapterSize(params)) {
     throw new Error(`FiLM adapter [${adapter.shape}] does not fit the model; expected [1, ${adapterSize(params)}].`);
   }
-  const rows = timeSteps * batchSize;
-  let x = film(embeddingLookup(params.embedding, inputs), sliceColumns(adapter, 0, 2 * embedSize));
-  const next: LstmState = { h: [], c: [] };
-  params.layers.forEach((layer, index) => {
-    const h0 = state?.h[index] ?? (tf.zeros([batchSize, hiddenSize]) as Tensor2D);
-    const c0 = state?.c[index] ?? (tf.zeros([batchSize, hiddenSize]) as Tensor2D);
-    if (h0.shape[0] !== batchSize || h0.shape[1] !== hiddenSize) {
-      throw new Error(`LSTM state [${h0.shape}] does not match batch ${batchSize} x hidden ${hiddenSize}.`);
-    }
-    const out = lstmLayer(dense(x, layer.kernel, layer.bias), layer.recurrent, h0, c0);
-    x = sliceRows(out, 0, rows);
-    next.h.push(sliceRows(out, rows - batchSize, batchSize));
-    next.c.push(sliceRows(out, rows, batchSize));
-  });
-  return { hidden: film(x, sliceColumns(adapter, 2 * embedSize, 2 * hiddenSize)), state: next };
+  return {
+    input: (embedded) => film(embedded, sliceColumns(adapter, 0, 2 * embedSize)),
+    output: (hidden) => film(hidden, sliceColumns(adapter, 2 * embedSize, 2 * hiddenSize)),
+  };
 }
 
 /**
@@ -175,21 +157,7 @@ export function lossWithFilm(
   batch: LmBatch,
   state?: LstmState,
 ): { loss: Scalar; state: LstmState } {
-  return tf.tidy(() => {
-    const { batchSize, timeSteps } = batch;
-    const size = batchSize * timeSteps;
-    if (batch.inputs.length !== size || batch.targets.length !== size || batch.mask.length !== size) {
-      throw new Error(`Batch arrays must hold batch ${batchSize} x time ${timeSteps} = ${size} values.`);
-    }
-    const weights = toTimeMajor(batch.mask, batchSize, timeSteps);
-    const scale = 1 / Math.max(countTokens(batch), 1);
-    for (let i = 0; i < weights.length; i++) weights[i] *= scale;
-    const inputs = tf.tensor1d(toTimeMajor(batch.inputs, batchSize, timeSteps), 'int32');
-    const targets = tf.tensor1d(toTimeMajor(batch.targets, batchSize, timeSteps), 'int32');
-    const run = runStack(params, inputs, batchSize, timeSteps, state, adapter);
-    const logits = dense(run.hidden, params.outputKernel, params.outputBias);
-    return { loss: softmaxCrossEntropy(logits, targets, tf.tensor1d(weights)), state: run.state };
-  });
+  return lossAndState(params, batch, state, filmHooks(params, adapter));
 }
 
 /**
@@ -202,20 +170,5 @@ export function forwardWithFilm(
   batch: LmBatch,
   state?: LstmState,
 ): { logits: Tensor3D; state: LstmState } {
-  return tf.tidy(() => {
-    const { batchSize, timeSteps } = batch;
-    const hiddenSize = params.outputKernel.shape[0];
-    const vocabSize = params.outputKernel.shape[1];
-    const inputs = tf.tensor1d(toTimeMajor(batch.inputs, batchSize, timeSteps), 'int32');
-    const run = runStack(params, inputs, batchSize, timeSteps, state, adapter);
-    const batchMajor =
-      batchSize === 1
-        ? run.hidden
-        : (tf.reshape(
-            tf.transpose(tf.reshape(run.hidden, [timeSteps, batchSize, hiddenSize]), [1, 0, 2]),
-            [batchSize * timeSteps, hiddenSize],
-          ) as Tensor2D);
-    const logits = dense(batchMajor, params.outputKernel, params.outputBias);
-    return { logits: tf.reshape(logits, [batchSize, timeSteps, vocabSize]) as Tensor3D, state: run.state };
-  });
+  return forward(params, batch, state, filmHooks(params, adapter));
 }

@@ -317,6 +317,17 @@ function timeMajorTensors(batch: LmBatch): TimeMajorBatch {
   };
 }
 
+/**
+ * Transforms around the LSTM stack (FiLM adapters, see film.ts): `input` of
+ * the embedded tokens `[time * batch, embed]` fed to the first layer,
+ * `output` of the top layer's hidden states `[time * batch, hidden]` fed to
+ * the output layer. The recurrent state is never transformed.
+ */
+export interface StackHooks {
+  input?(embedded: Tensor2D): Tensor2D;
+  output?(hidden: Tensor2D): Tensor2D;
+}
+
 /** Embedding and LSTM stack; returns the top layer's `[time * batch, hidden]` and the final state. */
 function runLayers(
   params: LstmParams,
@@ -324,6 +335,7 @@ function runLayers(
   batchSize: number,
   timeSteps: number,
   state: LstmState | undefined,
+  hooks: StackHooks | undefined,
 ): { hidden: Tensor2D; state: LstmState } {
   const hiddenSize = params.outputKernel.shape[0];
   if (state !== undefined) {
@@ -335,7 +347,8 @@ function runLayers(
     }
   }
   const rows = timeSteps * batchSize;
-  let x = embeddingLookup(params.embedding, inputs);
+  const embedded = embeddingLookup(params.embedding, inputs);
+  let x = hooks?.input ? hooks.input(embedded) : embedded;
   const next: LstmState = { h: [], c: [] };
   params.layers.forEach((layer, index) => {
     const h0 = state?.h[index] ?? (tf.zeros([batchSize, hiddenSize]) as Tensor2D);
@@ -345,7 +358,7 @@ function runLayers(
     next.h.push(sliceRows(out, rows - batchSize, batchSize));
     next.c.push(sliceRows(out, rows, batchSize));
   });
-  return { hidden: x, state: next };
+  return { hidden: hooks?.output ? hooks.output(x) : x, state: next };
 }
 
 /**
@@ -361,13 +374,14 @@ export function forward(
   params: LstmParams,
   batch: LmBatch,
   state?: LstmState,
+  hooks?: StackHooks,
 ): { logits: Tensor3D; state: LstmState } {
   return tf.tidy(() => {
     const { batchSize, timeSteps } = batch;
     const hiddenSize = params.outputKernel.shape[0];
     const vocabSize = params.outputKernel.shape[1];
     const inputs = tf.tensor1d(toTimeMajor(batch.inputs, batchSize, timeSteps), 'int32');
-    const run = runLayers(params, inputs, batchSize, timeSteps, state);
+    const run = runLayers(params, inputs, batchSize, timeSteps, state, hooks);
     // Reorder the small hidden tensor rather than the logits.
     const batchMajor =
       batchSize === 1
@@ -395,10 +409,11 @@ export function lossAndState(
   params: LstmParams,
   batch: LmBatch,
   state?: LstmState,
+  hooks?: StackHooks,
 ): { loss: Scalar; state: LstmState } {
   return tf.tidy(() => {
     const tensors = timeMajorTensors(batch);
-    const run = runLayers(params, tensors.inputs, tensors.batchSize, tensors.timeSteps, state);
+    const run = runLayers(params, tensors.inputs, tensors.batchSize, tensors.timeSteps, state, hooks);
     const logits = dense(run.hidden, params.outputKernel, params.outputBias);
     return { loss: softmaxCrossEntropy(logits, tensors.targets, tensors.weights), state: run.state };
   });

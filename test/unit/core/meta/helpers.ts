@@ -5,6 +5,10 @@ import type { LmBatch } from '../../../../src/core/neural/batches';
 import { flattenParams, initLstmParams, loss, unflattenParams } from '../../../../src/core/neural/lstm';
 import type { LstmConfig, ParamMap } from '../../../../src/core/neural/lstm';
 import { trainStep } from '../../../../src/core/neural/train';
+import { meanAdaptationCurve } from '../../../../src/core/meta/innerLoop';
+import type { MetaLearner, OuterStepOptions, OuterStepResult } from '../../../../src/core/meta/learner';
+import { metaTrain } from '../../../../src/core/meta/metaTrain';
+import { disposeMap } from '../../../../src/core/meta/paramMaps';
 import type { MetaTask } from '../../../../src/core/meta/tasks';
 import { shiftTaskFamily } from '../../../../src/core/meta/toyTasks';
 
@@ -87,4 +91,56 @@ export function maxDifference(a: ParamMap, b: ParamMap): number {
     for (let i = 0; i < x.length; i++) largest = Math.max(largest, Math.abs(x[i] - y[i]));
   }
   return largest;
+}
+
+/** Query loss of each task's only query batch at its adapted parameters. */
+export function queryLossesAt(adapted: readonly ParamMap[], tasks: readonly MetaTask[]): number[] {
+  return tasks.map((task, i) => tf.tidy(() => loss(unflattenParams(adapted[i]), onlyBatch(task.query)).dataSync()[0]));
+}
+
+/**
+ * Meta-trains `learner` from a random θ (20 outer steps of 3 shift tasks,
+ * k = 5), then measures the mean held-out query loss after 5 inner steps
+ * from the random θ and from the meta-learned one.
+ */
+export function heldOutAfterFiveSteps(
+  learner: MetaLearner<ParamMap>,
+  innerLr: number,
+): { fromRandom: number; fromMeta: number; message: string } {
+  const random = tinyParams(7);
+  const train = shiftTasks(11, 12, 25);
+  const heldOut = shiftTasks(12, 6, 25);
+  const trained = metaTrain(learner, random, train, {
+    outerSteps: 20,
+    metaBatch: 3,
+    innerSteps: 5,
+    innerLr,
+    outerLr: 1,
+    seed: 3,
+  });
+  const fromRandom = meanAdaptationCurve(random, heldOut, { steps: 5, lr: innerLr })[5];
+  const fromMeta = meanAdaptationCurve(trained.state, heldOut, { steps: 5, lr: innerLr })[5];
+  const message = `query loss after 5 steps: meta ${fromMeta.toFixed(3)}, random ${fromRandom.toFixed(3)}`;
+  disposeMap(random);
+  disposeMap(trained.state);
+  return { fromRandom, fromMeta, message };
+}
+
+/**
+ * Live tensor counts around one outer step over parameter maps: before it,
+ * after it, and after disposing its result; `params` is the size of θ.
+ */
+export function tensorsAcrossOuterStep(
+  outerStep: (theta: ParamMap, tasks: readonly MetaTask[], options: OuterStepOptions) => OuterStepResult<ParamMap>,
+): { before: number; afterStep: number; afterDispose: number; params: number } {
+  const theta = tinyParams(2);
+  const tasks = shiftTasks(3, 3, 25);
+  const params = Object.keys(theta).length;
+  const before = tf.memory().numTensors;
+  const result = outerStep(theta, tasks, { innerSteps: 3, innerLr: 0.5, outerLr: 0.5 });
+  const afterStep = tf.memory().numTensors;
+  disposeMap(result.state);
+  const afterDispose = tf.memory().numTensors;
+  disposeMap(theta);
+  return { before, afterStep, afterDispose, params };
 }

@@ -42,6 +42,32 @@ export class MetricAccumulator {
   }
 }
 
+/** MRR and top-1 alone, for a ranking that comes without a probability of the true token. */
+export interface RankSummary {
+  mrr: number;
+  top1: number;
+}
+
+/** Accumulates 0-based ranks (-1 when absent) into MRR and top-1 over the top-10 list. */
+export class RankAccumulator {
+  private count = 0;
+  private reciprocalRanks = 0;
+  private firsts = 0;
+
+  add(rank: number): void {
+    this.count++;
+    if (rank >= 0 && rank < MRR_CUTOFF) {
+      this.reciprocalRanks += 1 / (rank + 1);
+      if (rank === 0) this.firsts++;
+    }
+  }
+
+  summary(): RankSummary {
+    const n = this.count;
+    return { mrr: n === 0 ? 0 : this.reciprocalRanks / n, top1: n === 0 ? 0 : this.firsts / n };
+  }
+}
+
 const IDENTIFIER_SHAPE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 // Reserved words are predicted from syntax, not from naming habits, so the

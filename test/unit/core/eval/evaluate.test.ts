@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { evaluate } from '../../../../src/core/eval/evaluate';
 import type { EvaluationModel, EvaluationSetting, ScoredPosition } from '../../../../src/core/eval/evaluate';
-import { MetricAccumulator, isIdentifier } from '../../../../src/core/eval/metrics';
+import { MetricAccumulator, RankAccumulator, isIdentifier } from '../../../../src/core/eval/metrics';
 import type { CorpusFile } from '../../../../src/core/text/corpus';
 
 function file(relPath: string, split: 'train' | 'test', text: string): CorpusFile {
@@ -90,6 +90,71 @@ describe('evaluate', () => {
   });
 });
 
+describe('evaluate with slpBatchMrr (SLP-Core batch-mode ranking)', () => {
+  /**
+   * After `a`, TRAIN prefers `b`; the TEST file repeats `a e`. Leak-free, the
+   * first `e` is a TRAIN long shot; SLP-Core's batch cache has already read
+   * every `a e` of the file, the one being predicted included.
+   */
+  function corpusWithRepeatedPair(): CorpusFile[] {
+    const train = ['a b ;', 'a b ;', 'a c ;', 'a d ;', 'a e ;'];
+    return [
+      ...train.map((text, i) => file(`src/train${i}.ts`, 'train', text)),
+      file('src/test.ts', 'test', 'a e ; a e ; a e'),
+    ];
+  }
+
+  const leakFreeFigures = (result: ReturnType<typeof evaluate>): unknown => ({ ...result, ms: 0, slpBatch: undefined });
+
+  for (const model of ['cache', 'nested'] as const) {
+    it(`${model} / cache: reading the test file ahead lifts MRR above the leak-free figure`, () => {
+      const options = { model, setting: 'cache', order: 2, smoothing: 'jm', mixing: 'confidence' } as const;
+      const firstE: ScoredPosition[] = [];
+      const onPosition = (position: ScoredPosition): void => {
+        if (position.index === 1) firstE.push(position);
+      };
+      const result = evaluate(corpusWithRepeatedPair(), { ...options, slpBatchMrr: true, onPosition });
+      assert.ok(firstE[0].rank !== 0, 'leak-free: the first `e` is not the favourite after `a`');
+      const leaky = result.slpBatch;
+      assert.ok(leaky !== undefined);
+      assert.ok(leaky.mrr > result.mrr + 0.05, `SLP batch ${leaky.mrr} vs leak-free ${result.mrr}`);
+      assert.ok(leaky.top1 > result.top1);
+    });
+  }
+
+  it('leaves the leak-free figures exactly as they are without the option', () => {
+    const corpora = [corpusWithSecret(), corpusWithRepeatedPair()];
+    const combinations: [EvaluationModel, EvaluationSetting][] = [
+      ['ngram', 'cache'],
+      ['cache', 'cache'],
+      ['cache', 'project'],
+      ['nested', 'project'],
+      ['graph-nested', 'cache'],
+      ['graph-nested', 'project'],
+    ];
+    for (const corpus of corpora) {
+      for (const [model, setting] of combinations) {
+        const plain = evaluate(corpus, { model, setting, order: 3 });
+        const withLeak = evaluate(corpus, { model, setting, order: 3, slpBatchMrr: true });
+        assert.equal(plain.slpBatch, undefined);
+        assert.ok(withLeak.slpBatch !== undefined);
+        assert.deepEqual(leakFreeFigures(withLeak), leakFreeFigures(plain), `${model} / ${setting}`);
+      }
+    }
+  });
+
+  it('equals the leak-free MRR when no cache level adapts (ngram model, static setting)', () => {
+    for (const [model, setting] of [
+      ['ngram', 'cache'],
+      ['ngram', 'project'],
+      ['nested', 'static'],
+    ] as const) {
+      const result = evaluate(corpusWithRepeatedPair(), { model, setting, order: 2, slpBatchMrr: true });
+      assert.deepEqual(result.slpBatch, { mrr: result.mrr, top1: result.top1 }, `${model} / ${setting}`);
+    }
+  });
+});
+
 describe('metrics', () => {
   it('averages −log2 p, reciprocal ranks and firsts over positions', () => {
     const metrics = new MetricAccumulator();
@@ -103,6 +168,13 @@ describe('metrics', () => {
     assert.equal(summary.mrr, (1 + 0.5) / 4);
     assert.equal(summary.top1, 1 / 4);
     assert.throws(() => metrics.add(0, 0), /probability 0/);
+  });
+
+  it('averages reciprocal ranks and firsts of a ranking alone', () => {
+    const ranks = new RankAccumulator();
+    for (const rank of [0, 1, -1, 10]) ranks.add(rank);
+    assert.deepEqual(ranks.summary(), { mrr: (1 + 0.5) / 4, top1: 1 / 4 });
+    assert.deepEqual(new RankAccumulator().summary(), { mrr: 0, top1: 0 });
   });
 
   it('counts identifiers by shape, leaving out the language’s reserved words', () => {

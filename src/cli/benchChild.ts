@@ -2,13 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { measureCountingThroughput, measurePredictLatency } from '../core/eval/bench';
 import { evaluate } from '../core/eval/evaluate';
-import type { EvaluationModel, EvaluationSetting } from '../core/eval/evaluate';
+import type { EvaluationModel, EvaluationOptions, EvaluationSetting } from '../core/eval/evaluate';
 import { initBackend } from '../core/backend/backend';
 import { CompletionEngine } from '../core/engine/completionEngine';
 import { benchmarkGraphBuild } from '../core/graph/benchmark';
 import { benchmarkLstm } from '../core/neural/benchmark';
 import { TaskGraph } from '../core/graph/taskGraph';
-import type { Smoothing } from '../core/ngram/ngramModel';
 import { loadCorpus } from '../core/text/corpus';
 import type { CorpusFile } from '../core/text/corpus';
 import { parseCommandLine, UsageError } from './usage';
@@ -78,24 +77,37 @@ async function measure(kind: BenchChildKind, quick: boolean): Promise<unknown> {
   }
 }
 
+/** SLP-Core v0.3's set-up (JM λ = 0.5 at every level, confidence mixing): reproduces its anchors on our code. */
+const slpCoreConfiguration: Partial<EvaluationOptions> = {
+  smoothing: 'jm',
+  ngram: { jmLambda: 0.5 },
+  cache: { smoothing: 'jm', jmLambda: 0.5 },
+  mixing: 'confidence',
+};
+
 function measureEvaluation(): unknown {
   const files = loadRxjs();
-  const runs: { model: EvaluationModel; setting: EvaluationSetting; smoothing: Smoothing }[] = [];
+  const runs: { model: EvaluationModel; setting: EvaluationSetting; configuration: string; options: Partial<EvaluationOptions> }[] = [];
   for (const setting of ['static', 'cache', 'project'] as const) {
     for (const model of ['ngram', 'cache', 'nested', 'graph-nested'] as const) {
       if (setting === 'static' && model !== 'ngram' && model !== 'nested' && model !== 'graph-nested') continue;
-      for (const smoothing of ['jm', 'mkn'] as const) runs.push({ model, setting, smoothing });
+      for (const smoothing of ['jm', 'mkn'] as const) runs.push({ model, setting, configuration: smoothing, options: { smoothing } });
     }
   }
-  const results = runs.map((run) => ({ ...run, ...evaluate(files, run) }));
+  for (const [model, setting] of [['ngram', 'static'], ['cache', 'cache'], ['nested', 'project']] as const) {
+    runs.push({ model, setting, configuration: 'SLP-Core set-up', options: slpCoreConfiguration });
+  }
+  const results = runs.map((run) => ({ configuration: run.configuration, ...evaluate(files, { ...run.options, model: run.model, setting: run.setting }) }));
   // A run of its own, so that `ms` stays the time of the leak-free evaluation alone.
   const slpBatch = runs.map((run) =>
-    run.setting === 'static' ? undefined : evaluate(files, { ...run, slpBatchMrr: true }).slpBatch,
+    run.setting === 'static'
+      ? undefined
+      : evaluate(files, { ...run.options, model: run.model, setting: run.setting, slpBatchMrr: true }).slpBatch,
   );
   const rows = results.map((result, i) => [
     result.setting,
     result.model,
-    result.smoothing,
+    result.configuration,
     result.entropy.toFixed(3),
     result.mrr.toFixed(3),
     result.top1.toFixed(3),
@@ -109,7 +121,7 @@ function measureEvaluation(): unknown {
     title:
       'Entropy (bits/token) and MRR on rxjs TEST files; SLP-Core (JM-6): static 3.253/0.671, cache 2.695/0.789, nested+cache 2.658/0.809. ' +
       'SLP-batch: MRR and top-1 ranked as SLP-Core batch mode does, with a cache that has read the whole test file (leaky; for comparison with its MRR only)',
-    header: ['setting', 'model', 'smoothing', 'entropy', 'MRR', 'top-1', 'ident. entropy', 'ident. MRR', 'SLP-batch MRR', 'SLP-batch top-1', 'ms'],
+    header: ['setting', 'model', 'project smoothing', 'entropy', 'MRR', 'top-1', 'ident. entropy', 'ident. MRR', 'SLP-batch MRR', 'SLP-batch top-1', 'ms'],
     rows,
   };
   return { table, results: results.map((result, i) => ({ ...result, slpBatch: slpBatch[i] })) };

@@ -7,7 +7,7 @@ import { LearnedMixing, MixingSamples, fitMixing } from '../ngram/learnedMixing'
 import type { FitOptions, MixingParameters } from '../ngram/learnedMixing';
 import { MixtureDistribution, inverseConfidenceMixing } from '../ngram/mixture';
 import type { MixingPolicy } from '../ngram/mixture';
-import { DEFAULT_LOCAL_LEVEL_OPTIONS, NestedModel } from '../ngram/nestedModel';
+import { NestedModel } from '../ngram/nestedModel';
 import { DEFAULT_ORDER, END_OF_FILE, NgramModel } from '../ngram/ngramModel';
 import type { NgramModelOptions, Smoothing } from '../ngram/ngramModel';
 import { predictFrom } from '../ngram/tokenModel';
@@ -344,11 +344,6 @@ function nestedScorer(
     mixing: options.mixing,
   });
   for (const file of knownFiles) model.learn(file.relPath, idsByPath.get(file.relPath) as Int32Array);
-  // What NestedModel gives its cache level; the `slpBatchMrr` copy must count the same way.
-  const cacheOptions: NgramModelOptions = {
-    discountsFrom: model.project,
-    ...(withOrder(options.cache) ?? { ...DEFAULT_LOCAL_LEVEL_OPTIONS, order: options.order }),
-  };
   const tokensByPath = new Map(knownFiles.map((file) => [file.relPath, file.tokens]));
   return {
     // Leave-one-out: the current file leaves the project model, every level and the graph.
@@ -365,7 +360,8 @@ function nestedScorer(
       if (ids !== undefined) model.learn(path, ids);
       if (tokens !== undefined) graph?.upsert(path, tokens);
     },
-    cacheOptions,
+    // The `slpBatchMrr` whole-file copy must count exactly as the model's cache level does.
+    cacheOptions: model.cacheOptions,
   };
 }
 

@@ -62,6 +62,8 @@ interface LevelModel {
 export class NestedModel implements TokenModel {
   readonly project: NgramModel;
   readonly cache: FileCacheModel;
+  /** What the cache level counts with, for a caller that needs a cache counting the same way. */
+  readonly cacheOptions: NgramModelOptions;
   private readonly levelOptions: NgramModelOptions;
   private readonly mixing: MixingPolicy;
   private readonly maxCachedLevels: number;
@@ -87,7 +89,8 @@ export class NestedModel implements TokenModel {
     this.project = new NgramModel(vocabulary, projectOptions);
     const local = { ...DEFAULT_LOCAL_LEVEL_OPTIONS, order: projectOptions.order };
     this.levelOptions = { discountsFrom: this.project, ...(localityOptions ?? local) };
-    this.cache = new FileCacheModel(vocabulary, { discountsFrom: this.project, ...(cache ?? local) });
+    this.cacheOptions = { discountsFrom: this.project, ...(cache ?? local) };
+    this.cache = new FileCacheModel(vocabulary, this.cacheOptions);
     this.mixing = mixing ?? inverseConfidenceMixing;
     this.maxCachedLevels = maxCachedLevels ?? 8;
     this.maxLevelShare = maxLevelShare ?? 0.5;

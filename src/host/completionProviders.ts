@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Completion } from '../core/engine/completionEngine';
-import { languageKindOf } from '../core/text/lexer';
+import { isWordToken, languageKindOf } from '../core/text/lexer';
 import { generateGhostText, looksLikeSecret, tokenToText } from './textMapping';
 import type { Config } from './config';
 import type { EngineHost } from './engineHost';
@@ -14,7 +14,6 @@ export const INDEXED_LANGUAGES: readonly string[] = [
 const SUGGESTIONS = 12;
 const GHOST_MAX_TOKENS = 16;
 const GHOST_MIN_PROBABILITY = 0.08;
-const wordToken = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** Asks the worker for next tokens; an error (worker restarting, cancelled) is logged once and answers nothing. */
 class CompletionSource {
@@ -59,12 +58,12 @@ export class MetaCompletionProvider implements vscode.CompletionItemProvider {
     if (token.isCancellationRequested) return undefined;
     const range = new vscode.Range(position.translate(0, -completion.typedPrefix.length), position);
     const items = completion.suggestions
-      .filter((suggestion) => wordToken.test(suggestion.token) || /^["'`0-9]/.test(suggestion.token))
+      .filter((suggestion) => isWordToken(suggestion.token) || /^["'`0-9]/.test(suggestion.token))
       .filter((suggestion) => !looksLikeSecret(suggestion.token))
       .map((suggestion, index) => {
         const percent = `MetaComplete ${Math.round(suggestion.probability * 100)}%`;
         const text = tokenToText(suggestion.token);
-        const kind = wordToken.test(suggestion.token) ? vscode.CompletionItemKind.Text : vscode.CompletionItemKind.Value;
+        const kind = isWordToken(suggestion.token) ? vscode.CompletionItemKind.Text : vscode.CompletionItemKind.Value;
         const item = new vscode.CompletionItem({ label: text, description: percent }, kind);
         item.detail = percent;
         item.insertText = text;

@@ -2,7 +2,7 @@
 // literals' whitespace marks, and where a generated line stops. No 'vscode'
 // import, so it runs under plain mocha.
 import type { Completion } from '../core/engine/completionEngine';
-import { tokenize } from '../core/text/lexer';
+import { isWordToken, tokenize } from '../core/text/lexer';
 import type { LanguageKind } from '../core/text/lexer';
 
 /** The lexer shows whitespace inside string literals as U+2581. */
@@ -21,12 +21,11 @@ const KEYWORDS = new Set([
 const CLOSERS = new Set([')', ']', '}']);
 const OPENERS = new Set(['(', '[', '{']);
 
-const wordLike = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** True for a token that ends an operand, after which `-` or `+` is binary. */
 function endsOperand(token: string): boolean {
   if (KEYWORDS.has(token)) return false;
-  return wordLike.test(token) || /^[0-9"'`]/.test(token) || token === ')' || token === ']';
+  return isWordToken(token) || /^[0-9"'`]/.test(token) || token === ')' || token === ']';
 }
 
 /**
@@ -38,7 +37,7 @@ export function needsSpaceBetween(previous: string | undefined, next: string, be
   if (NO_SPACE_BEFORE.has(next) || NO_SPACE_AFTER.has(previous)) return false;
   if ((previous === '-' || previous === '+') && !(beforePrevious !== undefined && endsOperand(beforePrevious))) return false;
   if (next === '(' || next === '[') {
-    return !(wordLike.test(previous) && !KEYWORDS.has(previous)) && previous !== ')' && previous !== ']';
+    return !(isWordToken(previous) && !KEYWORDS.has(previous)) && previous !== ')' && previous !== ']';
   }
   return true;
 }

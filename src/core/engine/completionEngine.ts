@@ -4,7 +4,7 @@ import { TaskGraphLocality } from '../ngram/locality';
 import { NestedModel } from '../ngram/nestedModel';
 import type { NestedModelOptions } from '../ngram/nestedModel';
 import { DEFAULT_MAX_FILE_BYTES, isSkippedFile, prepareFile } from '../text/corpus';
-import { languageKindOf, tokenize } from '../text/lexer';
+import { isWordToken, languageKindOf, tokenize } from '../text/lexer';
 import { Vocabulary } from '../text/vocabulary';
 
 export interface CompletionEngineOptions {
@@ -31,7 +31,6 @@ export interface EngineStats {
 }
 
 const identifierTail = /[A-Za-z0-9_$]$/;
-const identifierToken = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /**
  * The count-based engine behind completions: every workspace file is learned
@@ -85,7 +84,7 @@ export class CompletionEngine {
   complete(path: string, textBefore: string, k: number): Completion {
     const tokens = tokenize(textBefore, languageKindOf(path));
     let typedPrefix = '';
-    if (tokens.length > 0 && identifierTail.test(textBefore) && identifierToken.test(tokens[tokens.length - 1])) {
+    if (tokens.length > 0 && identifierTail.test(textBefore) && isWordToken(tokens[tokens.length - 1])) {
       typedPrefix = tokens.pop() as string;
     }
     this.observePrefix(path, tokens);

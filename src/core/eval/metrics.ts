@@ -1,3 +1,5 @@
+import { isWordToken } from '../text/lexer';
+
 /** Entropy, MRR and top-1 over a set of scored positions. */
 export interface MetricSummary {
   tokens: number;
@@ -68,7 +70,6 @@ export class RankAccumulator {
   }
 }
 
-const IDENTIFIER_SHAPE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 // Reserved words are predicted from syntax, not from naming habits, so the
 // identifier figures leave them out; contextual words (`of`, `type`, `self`) stay in.
@@ -105,5 +106,5 @@ function reservedWordsOf(relPath: string): ReadonlySet<string> {
  * file's language (JS/TS, Python or Java, chosen by extension; JS/TS for the rest).
  */
 export function isIdentifier(token: string, relPath: string): boolean {
-  return IDENTIFIER_SHAPE.test(token) && !reservedWordsOf(relPath).has(token);
+  return isWordToken(token) && !reservedWordsOf(relPath).has(token);
 }

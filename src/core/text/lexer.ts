@@ -414,6 +414,13 @@ function operatorLength(text: string, i: number, c: number, n: number): number {
   return 0;
 }
 
+const WORD_TOKEN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** Whether a token is an identifier or keyword by the protocol's rule (`[A-Za-z_$][A-Za-z0-9_$]*`). */
+export function isWordToken(token: string): boolean {
+  return WORD_TOKEN.test(token);
+}
+
 /**
  * Splits source text into the protocol's tokens. Whitespace and comments are
  * dropped; strings, templates and (in 'js') regex literals are single tokens

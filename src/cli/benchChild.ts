@@ -10,9 +10,18 @@ import { benchmarkLstm } from '../core/neural/benchmark';
 import { TaskGraph } from '../core/graph/taskGraph';
 import { loadCorpus } from '../core/text/corpus';
 import type { CorpusFile } from '../core/text/corpus';
+import { adaptAt } from '../core/experiment/adapt';
+import { classIndexOf, fileClassIds, supportLength } from '../core/experiment/classes';
+import { DEFAULT_FEWSHOT_OPTIONS, runFewShot } from '../core/experiment/fewshot';
+import { evaluateMixture } from '../core/experiment/mixtureEval';
+import { disposeTrainedModel } from '../core/experiment/model';
+import { trainModel } from '../core/experiment/pipeline';
+import { DEFAULT_TRAIN_SETTINGS, taskShape } from '../core/experiment/train';
+import { QUICK_SETTINGS } from './fewshotCommand';
+import { DEFAULT_LEARNER } from './trainCommand';
 import { parseCommandLine, UsageError } from './usage';
 
-export const benchChildKinds = ['eval', 'counting', 'predict', 'memory-baseline', 'memory-engine', 'memory-eval', 'graph-rxjs', 'graph-10k', 'lstm'] as const;
+export const benchChildKinds = ['eval', 'counting', 'predict', 'memory-baseline', 'memory-engine', 'memory-eval', 'graph-rxjs', 'graph-10k', 'lstm', 'meta', 'fewshot'] as const;
 export type BenchChildKind = (typeof benchChildKinds)[number];
 
 interface Table {
@@ -74,7 +83,82 @@ async function measure(kind: BenchChildKind, quick: boolean): Promise<unknown> {
       return measureGraph10k();
     case 'lstm':
       return measureLstm(quick);
+    case 'meta':
+      return measureMetaTraining(quick);
+    case 'fewshot':
+      return measureFewShot(quick);
   }
+}
+
+async function startWasm(): Promise<string> {
+  // The bundled CLI finds the wasm binaries that the build copies to dist/wasm.
+  const backend = await initBackend({ wasmDir: join(__dirname, 'wasm'), log: (message) => process.stderr.write(`${message}\n`) });
+  return backend.name;
+}
+
+/**
+ * A full meta-training run as `metacomplete train` does it (the default
+ * learner on rxjs's TRAIN files: pre-training, meta-training, rates and gate
+ * chosen on held-out files), then the mixture scored under the protocol
+ * beside the graph-nested n-gram in the same process, then the time to
+ * adapt the model to one file (k = 5) on each TEST file.
+ */
+async function measureMetaTraining(quick: boolean): Promise<unknown> {
+  const backend = await startWasm();
+  const files = loadRxjs();
+  const settings = { ...DEFAULT_TRAIN_SETTINGS, ...(quick ? QUICK_SETTINGS : {}) };
+  const phases: Record<string, number> = {};
+  let phaseStart = performance.now();
+  let phase = 'preparing';
+  const started = performance.now();
+  const trained = await trainModel(files.filter((file) => file.split === 'train'), { ...DEFAULT_FEWSHOT_OPTIONS, settings, learner: DEFAULT_LEARNER }, (event) => {
+    if (event.type === 'training-state' && event.phase !== phase) {
+      phases[phase] = (phases[phase] ?? 0) + performance.now() - phaseStart;
+      phase = event.phase;
+      phaseStart = performance.now();
+    }
+  });
+  phases[phase] = (phases[phase] ?? 0) + performance.now() - phaseStart;
+  const trainMs = performance.now() - started;
+  const model = trained.model;
+  if (model === undefined) throw new Error('meta-training was cancelled');
+  try {
+    const mixture = evaluateMixture(files, model);
+    const ngram = evaluate(files, { model: 'graph-nested', setting: 'project' });
+    const adaptMs: number[] = [];
+    const classIndex = classIndexOf(model.classTokens);
+    for (const file of files.filter((f) => f.split === 'test' && f.tokens.length > 1)) {
+      const ids = fileClassIds(file.tokens, classIndex);
+      const support = supportLength(ids.length, settings.supportFraction, settings.maxSupportTokens);
+      const t0 = performance.now();
+      adaptAt(model, ids, support, [5], { innerLr: model.hyper.innerLr, adapterLr: settings.adapterLr, innerClip: settings.innerClip, shape: taskShape(settings) }, () => undefined);
+      adaptMs.push(performance.now() - t0);
+    }
+    const sorted = [...adaptMs].sort((a, b) => a - b);
+    return {
+      backend,
+      learner: model.learner,
+      settings,
+      trainMs,
+      phasesMs: phases,
+      outerSteps: trained.metaLosses.length,
+      metaLosses: trained.metaLosses,
+      mixture,
+      graphNested: { entropy: ngram.entropy, mrr: ngram.mrr, top1: ngram.top1, tokens: ngram.tokens },
+      adapt: { files: adaptMs.length, medianMs: median(adaptMs), p95Ms: sorted[Math.floor(0.95 * (sorted.length - 1))], maxMs: sorted[sorted.length - 1] },
+      peakRssMB: peakRssMB(),
+    };
+  } finally {
+    disposeTrainedModel(model);
+  }
+}
+
+/** The few-shot table (learners × k) of the engine issue on rxjs. */
+async function measureFewShot(quick: boolean): Promise<unknown> {
+  const backend = await startWasm();
+  const settings = { ...DEFAULT_TRAIN_SETTINGS, ...(quick ? QUICK_SETTINGS : {}) };
+  const result = await runFewShot(loadRxjs(), { ...DEFAULT_FEWSHOT_OPTIONS, settings, log: (line) => process.stderr.write(`fewshot: ${line}\n`) });
+  return { backend, ...result, peakRssMB: peakRssMB() };
 }
 
 /** SLP-Core v0.3's set-up (JM λ = 0.5 at every level, confidence mixing): reproduces its anchors on our code. */

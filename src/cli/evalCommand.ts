@@ -1,11 +1,16 @@
+import { resolve } from 'node:path';
 import { evaluate } from '../core/eval/evaluate';
+import { evaluateMixture } from '../core/experiment/mixtureEval';
+import { disposeTrainedModel } from '../core/experiment/model';
+import { loadModelCheckpoint } from '../core/persist/modelCheckpoint';
 import type { EvaluationResult } from '../core/eval/evaluate';
 import { loadCorpus } from '../core/text/corpus';
 import { corpusOptions, reportSkipped, requireDirectory } from './corpusArgs';
+import { startBackend } from './fewshotCommand';
 import { formatTable } from './table';
 import { oneOf, parseCommandLine, positiveInteger, UsageError } from './usage';
 
-const models = ['ngram', 'cache', 'nested', 'graph-nested'] as const;
+const models = ['ngram', 'cache', 'nested', 'graph-nested', 'mixture'] as const;
 const settings = ['static', 'cache', 'project'] as const;
 const smoothings = ['jm', 'mkn'] as const;
 
@@ -18,25 +23,46 @@ export async function runEvalCommand(argv: readonly string[]): Promise<number> {
     smoothing: { type: 'string' },
     json: { type: 'boolean' },
     ext: { type: 'string' },
+    checkpoint: { type: 'string' },
+    backend: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError('eval takes exactly one folder');
   const root = requireDirectory(positionals[0]);
+  const model = oneOf('model', values.model, models, 'graph-nested');
+  if (model === 'mixture' && values.checkpoint === undefined) throw new UsageError('--model mixture needs --checkpoint <file> (from metacomplete train)');
+  if (model !== 'mixture' && values.checkpoint !== undefined) throw new UsageError('--checkpoint goes with --model mixture');
+  if (model === 'mixture' && values.setting !== undefined && values.setting !== 'project') {
+    throw new UsageError('--model mixture is scored in the project setting only');
+  }
   const corpus = loadCorpus(root, corpusOptions(values.ext));
   reportSkipped(corpus.skipped);
   if (!corpus.files.some((file) => file.split === 'test')) {
     throw new UsageError(`${positionals[0]} has no TEST files under the protocol's split; it needs more source files`);
   }
+  const order = positiveInteger('order', values.order, 6);
+  const smoothing = values.smoothing === undefined ? undefined : oneOf('smoothing', values.smoothing, smoothings, 'mkn');
+  if (model === 'mixture') {
+    await startBackend(values.backend);
+    const trained = await loadModelCheckpoint(resolve(values.checkpoint as string));
+    try {
+      const result = evaluateMixture(corpus.files, trained, { order, smoothing });
+      process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatEvaluation({ ...result, model: `mixture (${result.learner}; mean gate ${result.meanGate.toFixed(3)})` }));
+    } finally {
+      disposeTrainedModel(trained);
+    }
+    return 0;
+  }
   const result = evaluate(corpus.files, {
-    model: oneOf('model', values.model, models, 'graph-nested'),
+    model,
     setting: oneOf('setting', values.setting, settings, 'project'),
-    order: positiveInteger('order', values.order, 6),
-    smoothing: values.smoothing === undefined ? undefined : oneOf('smoothing', values.smoothing, smoothings, 'mkn'),
+    order,
+    smoothing,
   });
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatEvaluation(result));
   return 0;
 }
 
-function formatEvaluation(result: EvaluationResult): string {
+function formatEvaluation(result: Pick<EvaluationResult, 'tokens' | 'entropy' | 'mrr' | 'top1' | 'identifiers' | 'setting' | 'files'> & { model: string }): string {
   const rows = [
     ['all tokens', result.tokens, result.entropy, result.mrr, result.top1],
     ['identifiers', result.identifiers.tokens, result.identifiers.entropy, result.identifiers.mrr, result.identifiers.top1],

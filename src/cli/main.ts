@@ -1,6 +1,8 @@
 import { runBenchCommand } from './benchCommand';
 import { runBenchChildCommand } from './benchChild';
 import { runEvalCommand } from './evalCommand';
+import { runFewShotCommand } from './fewshotCommand';
+import { runTrainCommand } from './trainCommand';
 import { runTokensCommand } from './tokensCommand';
 import { UsageError } from './usage';
 
@@ -10,10 +12,20 @@ Commands:
   tokens <dir> --out <dir2> [--ext .ts,...]
                                 Lex <dir> with the evaluation protocol and write
                                 <dir2>/{train,test}/<relpath>.tok (TAB-separated).
-  eval <dir> [--model M] [--setting S] [--order N] [--smoothing jm|mkn] [--ext .ts,...] [--json]
+  eval <dir> [--model M] [--checkpoint F] [--setting S] [--order N] [--smoothing jm|mkn] [--ext .ts,...] [--json]
                                 Score a count-based model on <dir>'s TEST files.
                                 M: ngram | cache | nested | graph-nested (default graph-nested)
+                                   | mixture (needs --checkpoint F from train; project setting)
                                 S: static | cache | project (default project)
+  fewshot <dir> [--json] [--ext .ts,...] [--learners a,b] [--ks 0,1,5,20] [--quick] [--backend B]
+          [--vocab K] [--epochs N] [--outer-steps N] [--inner-steps N] [--hidden H] [--seed S]
+                                Meta-train every learner on <dir>'s TRAIN files and print
+                                query entropy / MRR on its TEST files for k = 0, 1, 5, 20.
+  train <dir> --out <file> [--learner L] [--all] [same options as fewshot]
+                                Meta-train one learner (default meta-sgd) on <dir>'s TRAIN
+                                files (every file with --all), fit the gate on held-out
+                                files and write a checkpoint.
+                                L: transfer | reptile | fomaml | meta-sgd | meta-network
   bench [--json-only] [--quick] Benchmark the engine on rxjs 7.8.1 (devDependency).
   help                          Show this text.
 `;
@@ -27,6 +39,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runTokensCommand(rest);
       case 'eval':
         return await runEvalCommand(rest);
+      case 'fewshot':
+        return await runFewShotCommand(rest);
+      case 'train':
+        return await runTrainCommand(rest);
       case 'bench':
         return await runBenchCommand(rest);
       case 'bench-child':

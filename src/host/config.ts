@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { DEFAULT_SETTINGS, readSettings } from './settings';
-import type { MetaCompleteSettings } from './settings';
+import { DEFAULT_SETTINGS, TRAINING_SETTING_KEYS, readSettings, readTrainingSettings } from './settings';
+import type { MetaCompleteSettings, TrainingSettings } from './settings';
 
 const SECTION = 'metacomplete';
 
@@ -23,6 +23,20 @@ export class Config implements vscode.Disposable {
 
   get current(): MetaCompleteSettings {
     return this.settings;
+  }
+
+  /** What the next training run uses (window level: one model per workspace). */
+  get training(): TrainingSettings {
+    return readTrainingSettings((key) => vscode.workspace.getConfiguration(SECTION).get(key));
+  }
+
+  /** Writes training settings where the user keeps them for this workspace (the user settings when no folder is open). */
+  async updateTraining(changes: Partial<TrainingSettings>): Promise<void> {
+    const configuration = vscode.workspace.getConfiguration(SECTION);
+    const target = vscode.workspace.workspaceFolders === undefined ? vscode.ConfigurationTarget.Global : vscode.ConfigurationTarget.Workspace;
+    for (const [field, value] of Object.entries(changes) as [keyof TrainingSettings, unknown][]) {
+      await configuration.update(TRAINING_SETTING_KEYS[field], value, target);
+    }
   }
 
   /** The settings as they apply to a document: language-specific values (`"[python]": {...}`) win. */

@@ -1,8 +1,27 @@
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { EngineRequest, EngineResults } from '../protocol/engineProtocol';
+import { MODEL_FILE_EXTENSION } from '../core/persist/modelFormat';
+import type { EngineRequest, EngineResults, LoadedModelInfo } from '../protocol/engineProtocol';
+import type { TrainingEvent } from '../protocol/trainingEvents';
 import { EngineClient } from '../worker/engineClient';
 import type { Logger } from './logger';
 import { RestartPolicy } from './restartPolicy';
+import { isTrainingUnderWay } from './training';
+
+/** Incremental updates are saved this long after the last one; a full index is saved when it ends. */
+const SAVE_DELAY_MS = 30_000;
+const INDEX_FILE = 'index.mcstate';
+const MODEL_FILE = `model.${MODEL_FILE_EXTENSION}`;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Owns the engine worker: starts it, restarts it after a crash (telling the
@@ -17,9 +36,40 @@ export class EngineHost implements vscode.Disposable {
   private readonly failed = new vscode.EventEmitter<string>();
   /** Fires when the worker keeps crashing and the host gave up restarting it. */
   readonly onDidFail = this.failed.event;
+  private readonly trainingEvents = new vscode.EventEmitter<TrainingEvent>();
+  /**
+   * Training progress from whichever worker is current. A run dies with its
+   * worker: a crash or a reset during training fires one last 'error' or
+   * 'cancelled' state, and the new worker does not resume it.
+   */
+  readonly onTrainingEvent = this.trainingEvents.event;
+  /** The last training state seen, to know whether a stopping worker takes a run with it. */
+  private trainingState: Extract<TrainingEvent, { type: 'training-state' }> | undefined;
   private readonly policy = new RestartPolicy();
+  /** Files learned or forgotten since the index was last saved. */
+  private unsaved = false;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
 
-  constructor(private readonly workerScript: string, private readonly logger: Logger) {}
+  /**
+   * @param storageDir The workspace storage folder (`context.storageUri`); without one (no folder
+   *   open) nothing is saved or restored.
+   */
+  constructor(
+    private readonly workerScript: string,
+    private readonly logger: Logger,
+    private readonly storageDir?: string,
+  ) {}
+
+  /** Where the engine's index is saved, if there is a workspace storage folder. */
+  get indexPath(): string | undefined {
+    return this.storageDir === undefined ? undefined : join(this.storageDir, INDEX_FILE);
+  }
+
+  /** Where the trained model lives (training writes it, Import Model replaces it). */
+  get modelPath(): string | undefined {
+    return this.storageDir === undefined ? undefined : join(this.storageDir, MODEL_FILE);
+  }
 
   start(): void {
     this.client = this.createClient();
@@ -32,36 +82,156 @@ export class EngineHost implements vscode.Disposable {
   /** Sends a request to the current worker; rejects when there is none or it dies meanwhile. */
   request<T extends EngineRequest>(request: T): Promise<EngineResults[T['type']]> {
     if (this.client === undefined) return Promise.reject(new Error('the MetaComplete engine is not running'));
-    return this.client.request(request);
+    if (request.type === 'files/update' || request.type === 'files/remove') this.scheduleSave();
+    const client = this.client;
+    const answer = client.request(request);
+    if (request.type === 'training/start') {
+      // The run exists from this answer on, before its first event: a crash now must still end it.
+      const learner = request.learner;
+      answer.then(
+        () => {
+          if (client === this.client && !isTrainingUnderWay(this.trainingState?.phase ?? 'idle')) {
+            this.trainingState = { type: 'training-state', phase: 'preparing', learner, step: 0, totalSteps: 0 };
+          }
+        },
+        () => undefined,
+      );
+    }
+    return answer;
+  }
+
+  /**
+   * Learns the saved index into the (empty) worker. Returns the files it
+   * holds with their stamps, or undefined when there is nothing usable: a
+   * corrupt or outdated file is logged and reported once, and the caller
+   * indexes in full.
+   */
+  async restoreIndex(): Promise<{ path: string; stamp?: string }[] | undefined> {
+    const path = this.indexPath;
+    if (path === undefined) return undefined;
+    const result = await this.request({ type: 'engine/restore', path });
+    if (result.restored) {
+      this.logger.info(`Restored the saved index: ${result.files.length} files, ${result.tokens} tokens in ${result.milliseconds} ms.`);
+      return result.files;
+    }
+    if (result.missing) {
+      this.logger.info('No saved index yet; indexing the workspace in full.');
+      return undefined;
+    }
+    this.logger.warn(`The saved index ${path} was unreadable (${result.reason}); rebuilding it.`);
+    void vscode.window.showInformationMessage(`MetaComplete: saved index was unreadable (${result.reason}); rebuilding`);
+    return undefined;
+  }
+
+  /** Saves the index now if anything changed since the last save; failures are logged, never thrown. */
+  saveIndex(): Promise<void> {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    // One save at a time, in order: a later save always writes the later state.
+    this.saving = this.saving.then(() => this.writeIndex());
+    return this.saving;
+  }
+
+  /** Hands the worker the model checkpoint in workspace storage, if there is one. */
+  async loadStoredModel(): Promise<LoadedModelInfo | undefined> {
+    const path = this.modelPath;
+    if (path === undefined || !(await exists(path))) return undefined;
+    try {
+      const info = await this.request({ type: 'model/load', path });
+      this.logger.info(`Loaded the trained model (${info.learner}, ${info.vocabSize} classes, ${info.backend} backend).`);
+      return info;
+    } catch (error) {
+      this.logger.warn(`The trained model ${path} could not be loaded: ${(error as Error).message}`);
+      void vscode.window.showWarningMessage(
+        `MetaComplete: the trained model could not be loaded (${(error as Error).message}); completions use the n-gram model until it is retrained or imported.`,
+      );
+      return undefined;
+    }
+  }
+
+  private scheduleSave(): void {
+    if (this.storageDir === undefined) return;
+    this.unsaved = true;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => void this.saveIndex(), SAVE_DELAY_MS);
+    this.saveTimer.unref();
+  }
+
+  private async writeIndex(): Promise<void> {
+    const path = this.indexPath;
+    if (path === undefined || !this.unsaved || this.client === undefined) return;
+    this.unsaved = false;
+    try {
+      const saved = await this.request({ type: 'engine/save', path });
+      this.logger.info(`Saved the index (${saved.files} files, ${Math.ceil(saved.bytes / 1024)} KB) in ${saved.milliseconds} ms.`);
+    } catch (error) {
+      this.unsaved = true;
+      this.logger.warn(`Could not save the index to ${path}: ${(error as Error).message}.`);
+    }
   }
 
   /** Replaces the worker by an empty one (Reset Model). */
   async reset(): Promise<void> {
     const old = this.client;
     this.policy.reset();
+    // A reset model must not come back from the saved index on the next reload.
+    clearTimeout(this.saveTimer);
+    const index = this.indexPath;
+    if (index !== undefined) await rm(index, { force: true }).catch(() => undefined);
     this.client = this.createClient();
     await old?.dispose();
+    this.endTraining('cancelled', 'Reset Model stopped the engine; start training again to train a new model');
     this.logger.info('Engine worker restarted empty (Reset Model).');
     this.restarted.fire('reset');
   }
 
+  /**
+   * Ends the worker and handles it as a crash: same restart, same one-time
+   * notice. Only for the internal `_metacomplete.killWorker` command the
+   * end-to-end suites use.
+   */
+  async killWorker(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    await client.dispose();
+    this.onCrash(client, 'killed by _metacomplete.killWorker');
+  }
+
   dispose(): void {
+    clearTimeout(this.saveTimer);
     const old = this.client;
     this.client = undefined;
     void old?.dispose();
     this.restarted.dispose();
     this.failed.dispose();
+    this.trainingEvents.dispose();
   }
 
   private createClient(): EngineClient {
     const client = new EngineClient(this.workerScript);
     client.onExit = (reason) => this.onCrash(client, reason);
+    client.onEvent = (event) => {
+      // A worker that was replaced may still flush an event or two; they describe a run that no longer exists.
+      if (client !== this.client) return;
+      if (event.type === 'training-state') this.trainingState = event;
+      this.trainingEvents.fire(event);
+    };
     return client;
+  }
+
+  /** Reports the run the old worker took with it, if there was one. */
+  private endTraining(phase: 'error' | 'cancelled', message: string): void {
+    const last = this.trainingState;
+    if (last === undefined || !isTrainingUnderWay(last.phase)) return;
+    const event: TrainingEvent = { type: 'training-state', phase, learner: last.learner, step: last.step, totalSteps: last.totalSteps, message };
+    this.trainingState = event;
+    this.trainingEvents.fire(event);
   }
 
   private onCrash(client: EngineClient, reason: string): void {
     if (client !== this.client) return;
     this.logger.error(`The engine worker stopped: ${reason}.`);
+    this.endTraining('error', `the engine worker stopped during training (${reason}); run "MetaComplete: Start/Resume Meta-Training" to train again`);
     const decision = this.policy.onCrash(Date.now());
     if (!decision.restart) {
       this.client = undefined;

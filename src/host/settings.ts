@@ -1,5 +1,7 @@
 // The typed form of MetaComplete's settings and how raw values map onto it.
 // No 'vscode' import: src/host/config.ts reads VS Code's configuration through it.
+import { LEARNER_NAMES } from '../protocol/trainingEvents';
+import type { LearnerName } from '../protocol/trainingEvents';
 import { DEFAULT_INCLUDE_GLOBS } from './fileFilter';
 
 /** The engine skips larger files itself (core/text/corpus.ts DEFAULT_MAX_FILE_BYTES), so the setting stops there. */
@@ -57,4 +59,84 @@ export function readSettings(get: (key: string) => unknown): MetaCompleteSetting
     exclude: globsOr(get(SETTING_KEYS.exclude), DEFAULT_SETTINGS.exclude),
     debounceMs: numberIn(get(SETTING_KEYS.debounceMs), 0, 1000, DEFAULT_SETTINGS.debounceMs),
   };
+}
+
+/**
+ * What "Start/Resume Meta-Training" runs with: the learner and the sizes and
+ * rates a user tunes. Defaults equal the engine's own (DEFAULT_TRAIN_SETTINGS
+ * in core/experiment/train.ts, which the host bundle must not import: it pulls
+ * TensorFlow.js); test/unit/host/training.test.ts checks that they agree.
+ */
+export interface TrainingSettings {
+  learner: LearnerName;
+  alpha: number;
+  beta: number;
+  innerLr: number;
+  innerSteps: number;
+  outerSteps: number;
+  pretrainEpochs: number;
+  vocabSize: number;
+  hiddenSize: number;
+  embeddingSize: number;
+}
+
+export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
+  learner: 'meta-sgd',
+  alpha: 1,
+  beta: 1,
+  innerLr: 1,
+  innerSteps: 5,
+  outerSteps: 40,
+  pretrainEpochs: 8,
+  vocabSize: 2001,
+  hiddenSize: 128,
+  embeddingSize: 64,
+};
+
+type NumericTrainingSetting = Exclude<keyof TrainingSettings, 'learner'>;
+
+/** The range package.json declares for each numeric training setting; `integer` ones are rounded. */
+export const TRAINING_SETTING_RANGES: Record<NumericTrainingSetting, { min: number; max: number; integer: boolean }> = {
+  alpha: { min: 0, max: 100, integer: false },
+  beta: { min: 0, max: 100, integer: false },
+  innerLr: { min: 0.0001, max: 10, integer: false },
+  innerSteps: { min: 1, max: 100, integer: true },
+  outerSteps: { min: 1, max: 100_000, integer: true },
+  pretrainEpochs: { min: 0, max: 1000, integer: true },
+  vocabSize: { min: 2, max: 100_001, integer: true },
+  hiddenSize: { min: 1, max: 2048, integer: true },
+  embeddingSize: { min: 1, max: 2048, integer: true },
+};
+
+/** The setting keys under `metacomplete.` of each training field. */
+export const TRAINING_SETTING_KEYS = {
+  learner: 'training.learner',
+  alpha: 'training.alpha',
+  beta: 'training.beta',
+  innerLr: 'training.innerLr',
+  innerSteps: 'training.innerSteps',
+  outerSteps: 'training.outerSteps',
+  pretrainEpochs: 'training.pretrainEpochs',
+  vocabSize: 'training.vocabSize',
+  hiddenSize: 'training.hiddenSize',
+  embeddingSize: 'training.embeddingSize',
+} as const satisfies Record<keyof TrainingSettings, string>;
+
+/** Clamps and, where the field counts something, rounds a hand-edited training value; NaN and wrong types fall back. */
+export function trainingNumber(key: NumericTrainingSetting, value: unknown): number {
+  const range = TRAINING_SETTING_RANGES[key];
+  const clamped = numberIn(value, range.min, range.max, DEFAULT_TRAINING_SETTINGS[key]);
+  return range.integer ? Math.round(clamped) : clamped;
+}
+
+export function readTrainingSettings(get: (key: string) => unknown): TrainingSettings {
+  const learner = get(TRAINING_SETTING_KEYS.learner);
+  const settings: TrainingSettings = {
+    ...DEFAULT_TRAINING_SETTINGS,
+    learner: typeof learner === 'string' && (LEARNER_NAMES as readonly string[]).includes(learner) ? (learner as LearnerName) : DEFAULT_TRAINING_SETTINGS.learner,
+  };
+  for (const key of Object.keys(TRAINING_SETTING_RANGES) as NumericTrainingSetting[]) {
+    settings[key] = trainingNumber(key, get(TRAINING_SETTING_KEYS[key]));
+  }
+  return settings;
 }

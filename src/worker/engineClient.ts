@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { ENGINE_PROTOCOL_VERSION, parseResponseEnvelope } from '../protocol/engineProtocol';
+import { ENGINE_PROTOCOL_VERSION, parseEventEnvelope, parseResponseEnvelope } from '../protocol/engineProtocol';
 import type { EngineRequest, EngineResults } from '../protocol/engineProtocol';
+import type { TrainingEvent } from '../protocol/trainingEvents';
 
 interface Pending {
   resolve(result: unknown): void;
@@ -17,6 +18,8 @@ export class EngineClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private exitReason: string | undefined;
+  /** Training progress the worker sends unasked. */
+  onEvent: ((event: TrainingEvent) => void) | undefined;
   /** Called once if the worker stops on its own (crash or exit), not after `dispose`. */
   onExit: ((reason: string) => void) | undefined;
   private disposed = false;
@@ -45,6 +48,11 @@ export class EngineClient {
   private settle(message: unknown): void {
     let response;
     try {
+      const event = parseEventEnvelope(message);
+      if (event !== undefined) {
+        this.onEvent?.(event.event);
+        return;
+      }
       response = parseResponseEnvelope(message);
     } catch (error) {
       this.fail(`engine worker sent a malformed response: ${(error as Error).message}`);

@@ -1,24 +1,125 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
+import type { BackendChoice } from '../core/backend/backend';
 import { CompletionEngine } from '../core/engine/completionEngine';
+import type { CompletionMixer } from '../core/engine/completionEngine';
+import { languageKindOf, tokenize } from '../core/text/lexer';
+import { NeuralCompleter } from './neuralCompleter';
+import { TrainingService } from './training';
+import { disposeTrainedModel } from '../core/experiment/model';
+import type { TrainedModel } from '../core/experiment/model';
+import { loadEngineIndex, saveEngineIndex } from '../core/persist/engineIndexFile';
+import { StateFileError } from '../core/persist/stateFile';
 import { ENGINE_PROTOCOL_VERSION, ProtocolError, parseRequestEnvelope } from '../protocol/engineProtocol';
-import type { EngineRequest, EngineResults, ResponseEnvelope } from '../protocol/engineProtocol';
+import type { EngineRequest, EngineResults, LoadedModelInfo, ResponseEnvelope, RestoreIndexResult } from '../protocol/engineProtocol';
 
 /** The engine lives here, off the extension host's thread; the host talks to it only through the protocol. */
 const engine = new CompletionEngine();
+/** The trained model from `model/load`; completions will use it once the neural path is wired. */
+let model: { value: TrainedModel; info: LoadedModelInfo } | undefined;
+let backend: Promise<BackendChoice> | undefined;
 
-function handle(request: EngineRequest): EngineResults[EngineRequest['type']] {
+const training = new TrainingService(
+  () => engine.trainingFiles().map((file) => ({ relPath: file.path, split: 'train' as const, tokens: file.tokens })),
+  (event) => parentPort?.postMessage({ version: ENGINE_PROTOCOL_VERSION, event }),
+  (trained) => useModel(trained, { learner: trained.learner, vocabSize: trained.config.vocabSize, backend: String(trained.provenance.backend ?? '') }),
+);
+
+/** The neural side of completions, for the model in use. */
+let neural: NeuralCompleter | undefined;
+let neuralFailure: string | undefined;
+
+/** Makes `trained` the model of completions, freeing the one before. */
+function useModel(trained: TrainedModel, info: LoadedModelInfo): void {
+  neural?.dispose();
+  if (model !== undefined) disposeTrainedModel(model.value);
+  model = { value: trained, info };
+  neural = new NeuralCompleter(trained, (event) => parentPort?.postMessage({ version: ENGINE_PROTOCOL_VERSION, event }));
+  neuralFailure = undefined;
+}
+
+/** The neural mixture for a completion; on any failure the n-gram answers alone and the reason is kept for stats. */
+const mixer: CompletionMixer = (path, tokens, ngram, vocabulary) => {
+  if (neural === undefined || neuralFailure !== undefined) return undefined;
+  try {
+    return neural.mix(path, tokens, ngram, vocabulary);
+  } catch (error) {
+    neuralFailure = error instanceof Error ? error.message : String(error);
+    return undefined;
+  }
+};
+
+async function handle(request: EngineRequest): Promise<EngineResults[EngineRequest['type']]> {
   switch (request.type) {
+    case 'training/start':
+      return training.start(request);
+    case 'training/pause':
+      return training.pause();
+    case 'training/resume':
+      return training.resume();
+    case 'training/cancel':
+      return training.cancel();
     case 'files/update':
-      return request.files.map((file) => engine.updateFile(file.path, file.bytes));
+      return request.files.map((file) => engine.updateFile(file.path, file.bytes, file.stamp));
     case 'files/remove':
+      for (const path of request.paths) neural?.forget(path);
       return { removed: request.paths.filter((path) => engine.removeFile(path)).length };
     case 'completion/complete':
-      return engine.complete(request.path, request.textBefore, request.k);
+      return engine.complete(request.path, request.textBefore, request.k, mixer);
+    case 'model/adapt':
+      if (neural === undefined) throw new Error('No trained model yet: run MetaComplete: Start/Resume Meta-Training first.');
+      return neural.adapt(request.path, tokenize(request.text, languageKindOf(request.path)));
     case 'taskGraph/snapshot':
       return engine.snapshot();
     case 'engine/stats':
-      return engine.stats();
+      return model === undefined
+        ? engine.stats()
+        : { ...engine.stats(), model: neuralFailure === undefined ? model.info : { ...model.info, failure: neuralFailure } };
+    case 'engine/save':
+      return saveIndex(request.path);
+    case 'engine/restore':
+      return restoreIndex(request.path);
+    case 'model/load':
+      return loadModel(request.path);
   }
+}
+
+async function saveIndex(path: string): Promise<EngineResults['engine/save']> {
+  const started = performance.now();
+  // Taken before the first await: requests that arrive during the write cannot change what is written.
+  const state = engine.exportState();
+  await mkdir(dirname(path), { recursive: true });
+  const bytes = await saveEngineIndex(path, state);
+  return { files: state.files.length, bytes, milliseconds: Math.round(performance.now() - started) };
+}
+
+async function restoreIndex(path: string): Promise<RestoreIndexResult> {
+  const started = performance.now();
+  try {
+    const state = await loadEngineIndex(path);
+    const { tokens } = engine.importState(state);
+    const files = state.files.map((file) => (file.stamp === undefined ? { path: file.path } : { path: file.path, stamp: file.stamp }));
+    return { restored: true, files, tokens, milliseconds: Math.round(performance.now() - started) };
+  } catch (error) {
+    if (error instanceof StateFileError) return { restored: false, missing: error.problem === 'missing', reason: error.reason };
+    return { restored: false, missing: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function loadModel(path: string): Promise<LoadedModelInfo> {
+  // TensorFlow.js is loaded on first use: a worker that only serves n-gram completions starts faster without it.
+  const [{ initBackend }, { loadModelCheckpoint }] = await Promise.all([
+    import('../core/backend/backend'),
+    import('../core/persist/modelCheckpoint'),
+  ]);
+  // The bundle ships the wasm binaries in dist/wasm, beside this file.
+  backend ??= initBackend({ wasmDir: join(__dirname, 'wasm'), log: () => undefined });
+  const { name } = await backend;
+  const loaded = await loadModelCheckpoint(path);
+  const info: LoadedModelInfo = { learner: loaded.learner, vocabSize: loaded.config.vocabSize, backend: name };
+  useModel(loaded, info);
+  return info;
 }
 
 function idOf(message: unknown): number {
@@ -26,26 +127,50 @@ function idOf(message: unknown): number {
   return Number.isInteger(id) ? (id as number) : -1;
 }
 
+async function respond(message: unknown): Promise<ResponseEnvelope> {
+  try {
+    const envelope = parseRequestEnvelope(message);
+    return { version: ENGINE_PROTOCOL_VERSION, id: envelope.id, ok: true, result: await handle(envelope.request) };
+  } catch (error) {
+    // A bad message or a failing request is answered with an error; the worker keeps serving.
+    const text = error instanceof Error ? error.message : String(error);
+    return {
+      version: ENGINE_PROTOCOL_VERSION,
+      id: idOf(message),
+      ok: false,
+      error: error instanceof ProtocolError ? `malformed request: ${text}` : text,
+    };
+  }
+}
+
 if (parentPort === null) {
   process.stderr.write('metacomplete worker: start this file as a worker thread, not as a program.\n');
   process.exitCode = 2;
 } else {
   const port = parentPort;
-  port.on('message', (message: unknown) => {
-    let response: ResponseEnvelope;
+  const send = async (answer: Promise<ResponseEnvelope>): Promise<void> => {
+    const response = await answer;
     try {
-      const envelope = parseRequestEnvelope(message);
-      response = { version: ENGINE_PROTOCOL_VERSION, id: envelope.id, ok: true, result: handle(envelope.request) };
+      port.postMessage(response);
     } catch (error) {
-      // A bad message or a failing request is answered with an error; the worker keeps serving.
-      const text = error instanceof Error ? error.message : String(error);
-      response = {
-        version: ENGINE_PROTOCOL_VERSION,
-        id: idOf(message),
-        ok: false,
-        error: error instanceof ProtocolError ? `malformed request: ${text}` : text,
-      };
+      // A result that cannot be cloned is still an answer, so the caller never waits forever.
+      port.postMessage({ version: ENGINE_PROTOCOL_VERSION, id: response.id, ok: false, error: `unsendable result: ${(error as Error).message}` });
     }
-    port.postMessage(response);
+  };
+  // Requests are answered one at a time, in order, even those that wait for the disk: a restore
+  // is complete before the next update. A save is the exception: it copies the state when it
+  // starts, so completions need not wait for its write and fsync.
+  let queue = Promise.resolve();
+  port.on('message', (message: unknown) => {
+    queue = queue.then(async () => {
+      const answer = respond(message);
+      if (isSave(message)) void send(answer);
+      else await send(answer);
+    });
   });
+}
+
+function isSave(message: unknown): boolean {
+  const request = typeof message === 'object' && message !== null ? (message as { request?: { type?: unknown } }).request : undefined;
+  return request?.type === 'engine/save';
 }

@@ -594,7 +594,8 @@ export class Workbench {
   private async copyAllFrom(editor: Locator): Promise<string> {
     // An empty clipboard first, so that a copy that did not happen cannot pass for the text.
     await this.page.evaluate("navigator.clipboard.writeText('')");
-    await editor.locator('.view-lines').click();
+    // Near the top-left corner: the centre of a wide, scrolled text can lie under the panel's title bar.
+    await editor.click({ position: { x: 80, y: 8 } });
     await this.page.keyboard.press('Control+A');
     await this.page.keyboard.press('Control+C');
     const text = String(await this.page.evaluate('navigator.clipboard.readText()'));

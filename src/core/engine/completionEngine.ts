@@ -2,10 +2,25 @@ import { TaskGraph } from '../graph/taskGraph';
 import type { TaskGraphOptions, TaskGraphSnapshot } from '../graph/taskGraph';
 import { TaskGraphLocality } from '../ngram/locality';
 import { NestedModel } from '../ngram/nestedModel';
+import { predictFrom } from '../ngram/tokenModel';
+import type { TokenDistribution } from '../ngram/tokenModel';
 import type { NestedModelOptions } from '../ngram/nestedModel';
 import { DEFAULT_MAX_FILE_BYTES, isSkippedFile, prepareFile } from '../text/corpus';
 import { isWordToken, languageKindOf, tokenize } from '../text/lexer';
 import { Vocabulary } from '../text/vocabulary';
+
+/**
+ * Turns the n-gram's distribution at the cursor into the one completions
+ * rank (the neural mixture, when a trained model is loaded); `tokens` is the
+ * file's text before the cursor, the typed prefix of an identifier removed.
+ * Returning undefined keeps the n-gram's.
+ */
+export type CompletionMixer = (
+  path: string,
+  tokens: readonly string[],
+  ngram: TokenDistribution,
+  vocabulary: Vocabulary,
+) => TokenDistribution | undefined;
 
 export interface CompletionEngineOptions {
   model?: NestedModelOptions;
@@ -19,6 +34,15 @@ export interface Completion {
   /** The part of the token under the cursor that is already typed; every suggestion starts with it. */
   typedPrefix: string;
   suggestions: { token: string; probability: number }[];
+}
+
+/**
+ * What the engine learned, as plain data: enough to learn it again without
+ * reading or lexing a file. `tokens` are ids into `vocabulary`.
+ */
+export interface EngineIndexState {
+  vocabulary: string[];
+  files: { path: string; stamp?: string; tokens: Int32Array }[];
 }
 
 export interface EngineStats {
@@ -40,22 +64,30 @@ const identifierTail = /[A-Za-z0-9_$]$/;
  */
 export class CompletionEngine {
   private readonly vocabulary = new Vocabulary();
-  private readonly graph: TaskGraph;
-  private readonly model: NestedModel;
+  // Replaced only by a bulk import into an empty engine (see importState).
+  private graph: TaskGraph;
+  private model: NestedModel;
+  private readonly options: CompletionEngineOptions;
   private readonly maxFileBytes: number;
   private readonly tokenCounts = new Map<string, number>();
+  /** What the caller said identifies each file's content (e.g. size and mtime), kept for the next session. */
+  private readonly stamps = new Map<string, string>();
   private openPath: string | undefined;
   /** Tokens of the open file already given to the cache, in order. */
   private readonly observed: string[] = [];
 
   constructor(options: CompletionEngineOptions = {}) {
+    this.options = options;
     this.graph = new TaskGraph(options.graph);
     this.model = new NestedModel(this.vocabulary, new TaskGraphLocality(this.graph), options.model);
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   }
 
-  /** Learns a file's current content, replacing what was learned from it before; bad input is skipped with a reason. */
-  updateFile(path: string, bytes: Uint8Array): FileUpdate {
+  /**
+   * Learns a file's current content, replacing what was learned from it before; bad input is skipped with a reason.
+   * `stamp`, if given, is saved with the file by `exportState` so a later session can tell it is unchanged.
+   */
+  updateFile(path: string, bytes: Uint8Array, stamp?: string): FileUpdate {
     const prepared = prepareFile(path, bytes, this.maxFileBytes);
     if (isSkippedFile(prepared)) {
       this.removeFile(path);
@@ -64,12 +96,15 @@ export class CompletionEngine {
     this.model.learn(path, this.vocabulary.internAll(prepared.tokens));
     this.graph.upsert(path, prepared.tokens);
     this.tokenCounts.set(path, prepared.tokens.length);
+    if (stamp === undefined) this.stamps.delete(path);
+    else this.stamps.set(path, stamp);
     if (path === this.openPath) this.closeOpenFile();
     return { path, status: 'learned', tokens: prepared.tokens.length };
   }
 
   removeFile(path: string): boolean {
     if (!this.tokenCounts.delete(path)) return false;
+    this.stamps.delete(path);
     this.model.forget(path);
     this.graph.remove(path);
     if (path === this.openPath) this.closeOpenFile();
@@ -81,7 +116,7 @@ export class CompletionEngine {
    * cursor). A partly typed identifier at the cursor becomes the prefix that
    * every suggestion must extend.
    */
-  complete(path: string, textBefore: string, k: number): Completion {
+  complete(path: string, textBefore: string, k: number, mix?: CompletionMixer): Completion {
     const tokens = tokenize(textBefore, languageKindOf(path));
     let typedPrefix = '';
     if (tokens.length > 0 && identifierTail.test(textBefore) && isWordToken(tokens[tokens.length - 1])) {
@@ -90,12 +125,84 @@ export class CompletionEngine {
     this.observePrefix(path, tokens);
     const context = new Int32Array(tokens.length);
     for (let i = 0; i < tokens.length; i++) context[i] = this.vocabulary.idOf(tokens[i]);
-    const suggestions = this.model
-      .predict(context, typedPrefix, k + 1)
+    const ngram = this.model.distribution(context);
+    const distribution = mix?.(path, tokens, ngram, this.vocabulary) ?? ngram;
+    const suggestions = predictFrom(distribution, this.vocabulary, typedPrefix, k + 1)
       .filter((prediction) => prediction.token !== typedPrefix)
       .slice(0, k)
       .map(({ token, probability }) => ({ token, probability }));
     return { typedPrefix, suggestions };
+  }
+
+  /** Every learned file's tokens as text, sorted by path: the tasks meta-training learns from. */
+  trainingFiles(): { path: string; tokens: string[] }[] {
+    return [...this.tokenCounts.keys()].sort().flatMap((path) => {
+      const ids = this.model.project.tokensOf(path);
+      return ids === undefined ? [] : [{ path, tokens: Array.from(ids, (id) => this.vocabulary.tokenOf(id)) }];
+    });
+  }
+
+  /**
+   * Every learned file's tokens and stamp, with the whole vocabulary in id
+   * order: the vocabulary size enters the models' smoothing, so an import of
+   * this state predicts exactly as this engine does. The arrays are copies.
+   */
+  exportState(): EngineIndexState {
+    const vocabulary = Array.from({ length: this.vocabulary.size }, (_, id) => this.vocabulary.tokenOf(id));
+    const files: EngineIndexState['files'] = [];
+    for (const path of [...this.tokenCounts.keys()].sort()) {
+      const ids = this.model.project.tokensOf(path);
+      if (ids === undefined) throw new Error(`The engine lost the tokens of ${path}; re-index the workspace.`);
+      const stamp = this.stamps.get(path);
+      files.push(stamp === undefined ? { path, tokens: ids.slice() } : { path, stamp, tokens: ids.slice() });
+    }
+    return { vocabulary, files };
+  }
+
+  /**
+   * Learns files from an exported state without reading or lexing them: the
+   * same counts and graph as learning their bytes. Files of the same path are
+   * replaced, others kept. Into an empty engine the graph is built in bulk,
+   * which is several times faster than adding files one by one.
+   * Throws, changing nothing, when the state is inconsistent.
+   */
+  importState(state: EngineIndexState): { files: number; tokens: number } {
+    const seen = new Set<string>();
+    for (const file of state.files) {
+      if (seen.has(file.path)) throw new Error(`The saved index lists ${file.path} twice.`);
+      seen.add(file.path);
+      if (file.tokens.length === 0) throw new Error(`The saved index has no tokens for ${file.path}.`);
+      for (let i = 0; i < file.tokens.length; i++) {
+        const id = file.tokens[i];
+        if (!(id >= 0 && id < state.vocabulary.length)) throw new Error(`The saved index has an unknown token id in ${file.path}.`);
+      }
+    }
+    const ids = this.vocabulary.internAll(state.vocabulary);
+    // Into a fresh engine the saved ids are the engine's ids; otherwise they are mapped.
+    let identity = true;
+    for (let id = 0; identity && id < ids.length; id++) identity = ids[id] === id;
+    const texts = state.files.map((file) => {
+      const text = new Array<string>(file.tokens.length);
+      for (let i = 0; i < text.length; i++) text[i] = state.vocabulary[file.tokens[i]];
+      return text;
+    });
+    if (this.tokenCounts.size === 0) {
+      this.graph = TaskGraph.build(state.files.map((file, index) => ({ path: file.path, tokens: texts[index] })), this.options.graph);
+      this.model = new NestedModel(this.vocabulary, new TaskGraphLocality(this.graph), this.options.model);
+      this.closeOpenFile();
+    } else {
+      state.files.forEach((file, index) => this.graph.upsert(file.path, texts[index]));
+    }
+    let tokens = 0;
+    for (const file of state.files) {
+      this.model.learn(file.path, identity ? file.tokens : file.tokens.map((id) => ids[id]));
+      this.tokenCounts.set(file.path, file.tokens.length);
+      if (file.stamp === undefined) this.stamps.delete(file.path);
+      else this.stamps.set(file.path, file.stamp);
+      if (file.path === this.openPath) this.closeOpenFile();
+      tokens += file.tokens.length;
+    }
+    return { files: state.files.length, tokens };
   }
 
   snapshot(): TaskGraphSnapshot {

@@ -208,7 +208,26 @@ export function fitMixingOnTrain(
   return fitMixing(samples, fitOptions);
 }
 
-type PositionVisitor = (
+/**
+ * Scores `targetFiles` position by position with a count-based model that
+ * knows `knownFiles` (in the project setting, targets must be among them: each
+ * is forgotten while it is scored), and hands every position's distribution
+ * to `visit`. The distribution is valid during the call only. This is how
+ * models built on top of the n-gram (the neural hand-over, the gate) are
+ * scored under the same protocol.
+ */
+export function scorePositions(
+  knownFiles: readonly CorpusFile[],
+  targetFiles: readonly CorpusFile[],
+  options: EvaluationOptions,
+  visit: PositionVisitor,
+): void {
+  const known = sortedNonEmpty(knownFiles);
+  const mixing = resolveMixing(known, options);
+  scoreFiles(known, sortedNonEmpty(targetFiles), { ...options, mixing, slpBatchMrr: false }, visit);
+}
+
+export type PositionVisitor = (
   file: CorpusFile,
   index: number,
   distribution: TokenDistribution,

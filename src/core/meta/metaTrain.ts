@@ -49,25 +49,82 @@ export function metaTrain<State>(
   if (!Number.isInteger(options.metaBatch) || options.metaBatch < 1) {
     throw new RangeError(`metaBatch must be a positive integer, got ${options.metaBatch}.`);
   }
-  const random = new SeededRandom(options.seed);
-  const batchSize = Math.min(options.metaBatch, tasks.length);
-  let state = learner.cloneState(initial);
-  const metaLosses: number[] = [];
-  let cancelled = false;
-  for (let step = 1; step <= options.outerSteps; step++) {
-    if (options.signal?.aborted) {
-      cancelled = true;
-      break;
-    }
-    const batch = shuffledIndices(tasks.length, random)
-      .slice(0, batchSize)
-      .map((index) => tasks[index]);
-    const result = learner.outerStep(state, batch, options);
-    learner.disposeState(state);
-    state = result.state;
-    metaLosses.push(result.metaLoss);
-    sink?.({ type: 'outer-step', step, metaLoss: result.metaLoss, taskNames: batch.map((task) => task.name) });
+  const loop = new OuterLoop(learner, initial, tasks, options, sink);
+  while (loop.next()) {
+    // Synchronous: nothing else runs between steps.
   }
-  sink?.({ type: 'done', steps: metaLosses.length, cancelled });
-  return { state, steps: metaLosses.length, cancelled, metaLosses };
+  return loop.finish();
+}
+
+/**
+ * {@link metaTrain} for a thread that must stay responsive (the worker):
+ * between outer steps it awaits `between()`, which yields to the event loop
+ * and is where a caller pauses (by not resolving) or cancels (through the
+ * signal). The same seed gives the same result as `metaTrain`.
+ */
+export async function metaTrainAsync<State>(
+  learner: MetaLearner<State>,
+  initial: State,
+  tasks: readonly MetaTask[],
+  options: MetaTrainOptions,
+  between: () => Promise<void>,
+  sink?: MetaTrainSink,
+): Promise<MetaTrainResult<State>> {
+  const loop = new OuterLoop(learner, initial, tasks, options, sink);
+  try {
+    for (;;) {
+      await between();
+      if (!loop.next()) break;
+    }
+  } catch (error) {
+    learner.disposeState(loop.finish().state);
+    throw error;
+  }
+  return loop.finish();
+}
+
+/** The outer loop's state between steps, shared by the synchronous and asynchronous drivers. */
+class OuterLoop<State> {
+  private readonly random: SeededRandom;
+  private readonly batchSize: number;
+  private state: State;
+  private readonly metaLosses: number[] = [];
+  private cancelled = false;
+
+  constructor(
+    private readonly learner: MetaLearner<State>,
+    initial: State,
+    private readonly tasks: readonly MetaTask[],
+    private readonly options: MetaTrainOptions,
+    private readonly sink: MetaTrainSink | undefined,
+  ) {
+    this.random = new SeededRandom(options.seed);
+    this.batchSize = Math.min(options.metaBatch, tasks.length);
+    this.state = learner.cloneState(initial);
+  }
+
+  /** Runs one outer step; false when the loop is over (all steps done, or cancelled). */
+  next(): boolean {
+    const step = this.metaLosses.length + 1;
+    if (step > this.options.outerSteps) return false;
+    if (this.options.signal?.aborted) {
+      this.cancelled = true;
+      return false;
+    }
+    const batch = shuffledIndices(this.tasks.length, this.random)
+      .slice(0, this.batchSize)
+      .map((index) => this.tasks[index]);
+    const result = this.learner.outerStep(this.state, batch, this.options);
+    this.learner.disposeState(this.state);
+    this.state = result.state;
+    this.metaLosses.push(result.metaLoss);
+    this.sink?.({ type: 'outer-step', step, metaLoss: result.metaLoss, taskNames: batch.map((task) => task.name) });
+    return true;
+  }
+
+  finish(): MetaTrainResult<State> {
+    const steps = this.metaLosses.length;
+    this.sink?.({ type: 'done', steps, cancelled: this.cancelled });
+    return { state: this.state, steps, cancelled: this.cancelled, metaLosses: this.metaLosses };
+  }
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { countTokens } from '../neural/batches';
 import type { LmBatch } from '../neural/batches';
+import { forward, unflattenParams } from '../neural/lstm';
 import type { LstmState, ParamMap } from '../neural/lstm';
 import { batchLossAndGrads, cloneParams, disposeMap, entryOf, lossAndGrads, lstmBatchLoss, mapParams } from './paramMaps';
 import type { BatchStream } from './paramMaps';
@@ -124,17 +125,10 @@ export class DynamicEvaluator {
    */
   observe(segmentIds: ArrayLike<number>): SegmentScore {
     this.assertLive();
-    const tokens = this.lastToken === undefined ? Array.from(segmentIds) : [this.lastToken, ...Array.from(segmentIds)];
+    const batch = this.segmentBatch(segmentIds);
     if (segmentIds.length > 0) this.lastToken = segmentIds[segmentIds.length - 1];
-    const predicted = tokens.length - 1;
-    if (predicted < 1) return { loss: 0, tokens: 0 };
-    const batch: LmBatch = {
-      batchSize: 1,
-      timeSteps: predicted,
-      inputs: Int32Array.from(tokens.slice(0, predicted)),
-      targets: Int32Array.from(tokens.slice(1)),
-      mask: new Float32Array(predicted).fill(1),
-    };
+    if (batch === undefined) return { loss: 0, tokens: 0 };
+    const predicted = batch.timeSteps;
     const measured = batchLossAndGrads(this.params, batch, this.state, lstmBatchLoss);
     const loss = measured.loss.dataSync()[0];
     measured.loss.dispose();
@@ -143,6 +137,28 @@ export class DynamicEvaluator {
     this.step(measured.grads);
     disposeMap(measured.grads);
     return { loss, tokens: predicted };
+  }
+
+  /**
+   * The class distribution of every token of the next segment under θ now,
+   * without adapting or moving the state: row r (`K + 1` wide) predicts
+   * `segmentIds[r]`. The first token of a file has no context and gets no
+   * row. Call it before {@link observe} with the same segment to score it.
+   *
+   * @returns Float32 `[rows, vocab]`, row-major.
+   */
+  predict(segmentIds: ArrayLike<number>): { rows: number; probabilities: Float32Array } {
+    this.assertLive();
+    const batch = this.segmentBatch(segmentIds);
+    if (batch === undefined) return { rows: 0, probabilities: new Float32Array(0) };
+    const predicted = batch.timeSteps;
+    const probabilities = tf.tidy(() => {
+      const out = forward(unflattenParams(this.params), batch, this.state);
+      return tf.softmax(out.logits);
+    });
+    const values = probabilities.dataSync() as Float32Array;
+    probabilities.dispose();
+    return { rows: predicted, probabilities: values };
   }
 
   /** Back to θ₀ for a new file: drops the adaptation, the LSTM state and the online MS. */
@@ -189,6 +205,20 @@ export class DynamicEvaluator {
     });
     disposeMap(this.params);
     this.params = next;
+  }
+
+  /** One lane predicting each token of the segment from the one before (the last token seen first); undefined when nothing is predicted. */
+  private segmentBatch(segmentIds: ArrayLike<number>): LmBatch | undefined {
+    const tokens = this.lastToken === undefined ? Array.from(segmentIds) : [this.lastToken, ...Array.from(segmentIds)];
+    const predicted = tokens.length - 1;
+    if (predicted < 1) return undefined;
+    return {
+      batchSize: 1,
+      timeSteps: predicted,
+      inputs: Int32Array.from(tokens.slice(0, predicted)),
+      targets: Int32Array.from(tokens.slice(1)),
+      mask: new Float32Array(predicted).fill(1),
+    };
   }
 
   private dropState(): void {

@@ -1,3 +1,5 @@
+import { countTokens } from '../neural/batches';
+import type { LmBatch } from '../neural/batches';
 import { disposeState, flattenParams, unflattenParams } from '../neural/lstm';
 import type { LstmState, ParamMap } from '../neural/lstm';
 import { SeededRandom } from '../neural/random';
@@ -49,23 +51,50 @@ export function pretrain(params: ParamMap, streams: readonly BatchStream[], opti
     let tokens = 0;
     for (const index of shuffledIndices(streams.length, random)) {
       if (options.signal?.aborted) return current;
-      let state: LstmState | undefined;
-      for (const batch of streams[index]) {
-        const result = trainStep(unflattenParams(current), batch, optimizer, { state, clipNorm: options.clipNorm });
-        disposeMap(current);
-        disposeState(state);
-        current = flattenParams(result.params);
-        state = result.state;
-        let count = 0;
-        for (let i = 0; i < batch.mask.length; i++) count += batch.mask[i];
-        weightedLoss += result.loss * count;
-        tokens += count;
-      }
-      disposeState(state);
+      const run = new StreamTrainer(current, optimizer, options.clipNorm);
+      for (const batch of streams[index]) run.step(batch);
+      current = run.finish();
+      weightedLoss += run.weightedLoss;
+      tokens += run.tokens;
     }
     options.onEpoch?.(epoch, tokens > 0 ? weightedLoss / tokens : 0);
   }
   return current;
+}
+
+/**
+ * Consecutive training steps along one stream (truncated BPTT: the LSTM
+ * state carried from batch to batch), keeping the token-weighted loss. It
+ * owns the parameters it is given and hands back the last ones from `finish`.
+ */
+export class StreamTrainer {
+  private state: LstmState | undefined;
+  weightedLoss = 0;
+  tokens = 0;
+
+  constructor(
+    private params: ParamMap,
+    private readonly optimizer: MapOptimizer,
+    private readonly clipNorm?: number,
+  ) {}
+
+  step(batch: LmBatch): void {
+    const result = trainStep(unflattenParams(this.params), batch, this.optimizer, { state: this.state, clipNorm: this.clipNorm });
+    disposeMap(this.params);
+    disposeState(this.state);
+    this.params = flattenParams(result.params);
+    this.state = result.state;
+    const count = countTokens(batch);
+    this.weightedLoss += result.loss * count;
+    this.tokens += count;
+  }
+
+  /** The parameters after the last step (the caller owns them); the state is dropped. */
+  finish(): ParamMap {
+    disposeState(this.state);
+    this.state = undefined;
+    return this.params;
+  }
 }
 
 /** Fine-tuning = the inner loop: k SGD steps on the support set, with the query loss after each. */

@@ -76,6 +76,12 @@ export class UnkHandOver implements TokenDistribution {
     readonly ngram: TokenDistribution,
     readonly classes: ClassMap,
     private readonly vocabulary: Pick<Vocabulary, 'tokenOf'>,
+    /**
+     * Σ_c p_ng(token c) over the classes, when the caller has it already
+     * ({@link inClassNgramMass}): it depends on the n-gram position only, so
+     * several neural models scored at one position share it.
+     */
+    knownInClassNgramMass?: number,
   ) {
     const classCount = classes.tokenOfClass.length;
     if (classProbabilities.length !== classCount) {
@@ -97,9 +103,10 @@ export class UnkHandOver implements TokenDistribution {
       if (token < 0 || token >= this.vocabularySize) {
         throw new Error(`Class ${c} stands for token ${token}, outside the n-gram's vocabulary of ${this.vocabularySize}.`);
       }
-      inClassNgramMass += ngram.probability(token);
+      if (knownInClassNgramMass === undefined) inClassNgramMass += ngram.probability(token);
       inClassTokens++;
     }
+    if (knownInClassNgramMass !== undefined) inClassNgramMass = knownInClassNgramMass;
     if (!(total > 0)) throw new Error('The LSTM class probabilities sum to 0; check the softmax.');
     this.classNormaliser = total;
     const unknown = classProbabilities[UNK_CLASS] / total;
@@ -168,4 +175,12 @@ export class UnkHandOver implements TokenDistribution {
     for (const c of best) into.add(tokenOfClass[c]);
     this.ngram.collectCandidates(typedPrefix, limit, into);
   }
+}
+
+/** Σ_c p_ng(token c): the n-gram's mass on tokens the LSTM has a class for, at one position. */
+export function inClassNgramMass(ngram: TokenDistribution, classes: ClassMap): number {
+  let mass = 0;
+  const tokenOfClass = classes.tokenOfClass;
+  for (let c = 0; c < tokenOfClass.length; c++) if (c !== UNK_CLASS) mass += ngram.probability(tokenOfClass[c]);
+  return mass;
 }

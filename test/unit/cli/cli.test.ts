@@ -74,7 +74,55 @@ describe('metacomplete CLI (bundled, through bin/)', () => {
   it('a bad option is a usage error with exit code 2', () => {
     const run = cli('eval', fixture, '--model', 'gpt');
     assert.equal(run.status, 2);
-    assert.match(run.stderr, /--model must be one of ngram, cache, nested, graph-nested/);
+    assert.match(run.stderr, /--model must be one of ngram, cache, nested, graph-nested, mixture/);
     assert.equal(cli('eval', join(fixture, 'missing')).status, 2);
+  });
+
+  // Tiny sizes: these tests are about the commands' contracts, not the figures (see `npm run bench`).
+  const tiny = ['--quick', '--vocab', '120', '--hidden', '8', '--outer-steps', '2'];
+
+  it('fewshot --json gives query entropy and MRR for every learner at every k', function () {
+    this.timeout(300_000);
+    const run = cli('fewshot', fixture, '--json', '--ks', '0,1', ...tiny);
+    assert.equal(run.status, 0, run.stderr);
+    const { rows } = JSON.parse(run.stdout) as { rows: { learner: string; k: number; entropy: number; mrr: number }[] };
+    const learners = ['ngram-static', 'ngram-graph-nested', 'lstm', 'transfer', 'reptile', 'fomaml', 'meta-sgd', 'meta-network', 'dynamic-eval', 'mixture'];
+    assert.deepEqual([...new Set(rows.map((row) => row.learner))], learners);
+    for (const learner of learners) assert.deepEqual(rows.filter((row) => row.learner === learner).map((row) => row.k), [0, 1], learner);
+    for (const row of rows) {
+      assert.ok(Number.isFinite(row.entropy) && row.entropy > 0, `${row.learner}@${row.k} entropy ${row.entropy}`);
+      assert.ok(row.mrr >= 0 && row.mrr <= 1, `${row.learner}@${row.k} mrr ${row.mrr}`);
+    }
+    const at = (learner: string, k: number) => rows.find((row) => row.learner === learner && row.k === k) as (typeof rows)[number];
+    // Models without inner steps repeat one figure; the un-adapted LSTM is transfer before fine-tuning.
+    assert.deepEqual(at('ngram-graph-nested', 0), { ...at('ngram-graph-nested', 1), k: 0 });
+    assert.equal(at('lstm', 1).entropy, at('transfer', 0).entropy);
+    // The project-setting n-gram knows more than the static one on the same positions.
+    assert.ok(at('ngram-graph-nested', 0).entropy < at('ngram-static', 0).entropy);
+  });
+
+  it('train writes a checkpoint that eval --model mixture scores on every TEST token, and a corrupt one is refused', function () {
+    this.timeout(300_000);
+    const checkpoint = join(out, 'model.mcmodel');
+    const train = cli('train', fixture, '--out', checkpoint, ...tiny);
+    assert.equal(train.status, 0, train.stderr);
+    assert.match(train.stdout, /meta-sgd model written to .*model\.mcmodel: 121 classes/);
+    const mixture = cli('eval', fixture, '--model', 'mixture', '--checkpoint', checkpoint, '--json');
+    assert.equal(mixture.status, 0, mixture.stderr);
+    const ngram = cli('eval', fixture, '--model', 'graph-nested', '--json');
+    const [m, n] = [JSON.parse(mixture.stdout), JSON.parse(ngram.stdout)];
+    assert.equal(m.model, 'mixture');
+    assert.equal(m.tokens, n.tokens, 'the mixture scores the same positions as the n-gram');
+    assert.ok(Number.isFinite(m.entropy) && m.entropy > 0 && m.mrr > 0.3, JSON.stringify(m));
+    assert.ok(m.meanGate >= 0 && m.meanGate <= 1);
+
+    const corrupt = join(out, 'corrupt.mcmodel');
+    const bytes = readFileSync(checkpoint);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(corrupt, bytes);
+    const refused = cli('eval', fixture, '--model', 'mixture', '--checkpoint', corrupt);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /corrupt/);
+    assert.equal(cli('eval', fixture, '--model', 'mixture').status, 2, '--model mixture needs --checkpoint');
   });
 });

@@ -1,6 +1,13 @@
 import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { initBackend } from '../../../src/core/backend/backend';
+import { UNK_TOKEN, disposeTrainedModel } from '../../../src/core/experiment/model';
+import type { TrainedModel } from '../../../src/core/experiment/model';
+import { flattenParams, initLstmParams } from '../../../src/core/neural/lstm';
+import { saveModelCheckpoint } from '../../../src/core/persist/modelCheckpoint';
 import { ENGINE_PROTOCOL_VERSION } from '../../../src/protocol/engineProtocol';
 import { EngineClient } from '../../../src/worker/engineClient';
 
@@ -65,5 +72,140 @@ describe('engine worker', () => {
     } finally {
       await worker.terminate();
     }
+  });
+});
+
+describe('engine worker persistence', () => {
+  let dir: string;
+  const clients: EngineClient[] = [];
+  const start = () => {
+    const client = new EngineClient(workerScript);
+    clients.push(client);
+    return client;
+  };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mc-worker-'));
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.dispose()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function learnWorkspace(client: EngineClient): Promise<void> {
+    await client.request({
+      type: 'files/update',
+      files: [
+        { path: 'src/a.ts', bytes: encode('export const snorkelWidget = 1;\nsnorkelWidget.toFixed();'), stamp: '55:1700' },
+        { path: 'src/b.ts', bytes: encode('import { snorkelWidget } from "./a";\nsnorkelWidget.toString();'), stamp: '61:1800' },
+        { path: 'src/c.ts', bytes: encode('const plain = 3;') },
+      ],
+    });
+  }
+
+  it('saves the index and a new worker restores it without the files: same completions and stats', async () => {
+    const first = start();
+    await learnWorkspace(first);
+    const target = join(dir, 'storage', 'index.mcstate');
+    const saved = await first.request({ type: 'engine/save', path: target });
+    assert.equal(saved.files, 3);
+    assert.equal(readFileSync(target).length, saved.bytes);
+
+    const second = start();
+    const restored = await second.request({ type: 'engine/restore', path: target });
+    assert.ok(restored.restored);
+    assert.deepEqual(
+      restored.files.sort((a, b) => a.path.localeCompare(b.path)),
+      [{ path: 'src/a.ts', stamp: '55:1700' }, { path: 'src/b.ts', stamp: '61:1800' }, { path: 'src/c.ts' }],
+    );
+    const context = { type: 'completion/complete', path: 'src/d.ts', textBefore: 'snorkelWidget.to', k: 5 } as const;
+    assert.deepEqual(await second.request(context), await first.request(context));
+    const [before, after] = await Promise.all([first.request({ type: 'engine/stats' }), second.request({ type: 'engine/stats' })]);
+    assert.deepEqual(after, before);
+  });
+
+  it('saves the state as it was when the save was asked, while later requests go on', async () => {
+    const client = start();
+    await learnWorkspace(client);
+    const target = join(dir, 'index.mcstate');
+    const saving = client.request({ type: 'engine/save', path: target });
+    const later = client.request({ type: 'files/update', files: [{ path: 'src/late.ts', bytes: encode('const lateComer = 1;') }] });
+    const [saved] = await Promise.all([saving, later]);
+    assert.equal(saved.files, 3);
+    const fresh = start();
+    const restored = await fresh.request({ type: 'engine/restore', path: target });
+    assert.ok(restored.restored);
+    assert.ok(!restored.files.some((file) => file.path === 'src/late.ts'));
+    assert.equal((await client.request({ type: 'engine/stats' })).files, 4);
+  });
+
+  it('reports a missing index as nothing saved, and a corrupt one with its reason, and keeps serving', async () => {
+    const client = start();
+    const missing = await client.request({ type: 'engine/restore', path: join(dir, 'none.mcstate') });
+    assert.deepEqual(missing, { restored: false, missing: true, reason: 'the file does not exist' });
+
+    await learnWorkspace(client);
+    const target = join(dir, 'index.mcstate');
+    await client.request({ type: 'engine/save', path: target });
+    const bytes = readFileSync(target);
+    bytes[bytes.length >> 1] ^= 0x55;
+    writeFileSync(target, bytes);
+
+    const fresh = start();
+    const corrupt = await fresh.request({ type: 'engine/restore', path: target });
+    assert.deepEqual(corrupt, { restored: false, missing: false, reason: 'checksum mismatch, the file is corrupt' });
+    assert.equal((await fresh.request({ type: 'engine/stats' })).files, 0, 'a bad file changes nothing');
+    await learnWorkspace(fresh);
+    assert.equal((await fresh.request({ type: 'completion/complete', path: 'x.ts', textBefore: 'snork', k: 1 })).suggestions[0].token, 'snorkelWidget');
+  });
+
+  it('refuses relative state paths as malformed', async () => {
+    const client = start();
+    for (const type of ['engine/save', 'engine/restore', 'model/load'] as const) {
+      await assert.rejects(client.request({ type, path: 'relative/file' }), new RegExp(`malformed request: ${type} path must be an absolute path`));
+    }
+  });
+
+  describe('model/load', () => {
+    let model: TrainedModel;
+    before(async () => {
+      await initBackend({ force: 'wasm' });
+    });
+    beforeEach(() => {
+      model = {
+        learner: 'meta-sgd',
+        config: { vocabSize: 4, embeddingSize: 3, hiddenSize: 2, layers: 1 },
+        classTokens: [UNK_TOKEN, 'a', 'b', 'c'],
+        params: flattenParams(initLstmParams({ vocabSize: 4, embeddingSize: 3, hiddenSize: 2, layers: 1 }, 1)),
+        hyper: {
+          innerLr: 0.1, innerSteps: 1, alpha: 1, beta: 1, dynamicLr: 0.01, dynamicDecay: 0.01, dynamicSegment: 10,
+          support: 'prefix', supportFraction: 0.5, seed: 1,
+        },
+        provenance: { files: 1 },
+      };
+    });
+    afterEach(() => disposeTrainedModel(model));
+
+    it('validates and keeps a checkpoint, reporting learner and vocabulary size', async () => {
+      const target = join(dir, 'model.mcmodel');
+      await saveModelCheckpoint(target, model);
+      const client = start();
+      const info = await client.request({ type: 'model/load', path: target });
+      assert.equal(info.learner, 'meta-sgd');
+      assert.equal(info.vocabSize, 4);
+      assert.ok(['tensorflow', 'wasm', 'cpu'].includes(info.backend));
+      assert.deepEqual((await client.request({ type: 'engine/stats' })).model, info);
+    });
+
+    it('refuses a corrupt checkpoint with the reason and keeps the model it had', async () => {
+      const good = join(dir, 'model.mcmodel');
+      await saveModelCheckpoint(good, model);
+      const client = start();
+      const info = await client.request({ type: 'model/load', path: good });
+      const bad = join(dir, 'bad.mcmodel');
+      const bytes = readFileSync(good);
+      writeFileSync(bad, bytes.subarray(0, bytes.length - 7));
+      await assert.rejects(client.request({ type: 'model/load', path: bad }), /bad\.mcmodel cannot be used: the file is truncated/);
+      assert.deepEqual((await client.request({ type: 'engine/stats' })).model, info);
+    });
   });
 });

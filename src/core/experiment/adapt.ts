@@ -1,0 +1,176 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor3D } from '@tensorflow/tfjs-core';
+import { makeBatches } from '../neural/batches';
+import type { BatchShape, LmBatch } from '../neural/batches';
+import { disposeState, forward, unflattenParams } from '../neural/lstm';
+import type { LstmState, ParamMap } from '../neural/lstm';
+import { runInnerLoop } from '../meta/innerLoop';
+import { adaptMetaNetwork } from '../meta/metaNetwork';
+import { DynamicEvaluator } from '../meta/online';
+import type { TrainedModel } from './model';
+
+/** The adapted model's next-token logits for a batch, continuing `state`; the caller disposes both results. */
+export type ForwardFn = (batch: LmBatch, state?: LstmState) => { logits: Tensor3D; state: LstmState };
+
+/** Time steps per forward call when scoring a whole file. */
+const SCORING_CHUNK = 128;
+
+/**
+ * The class distributions of a model along a file: row r (`vocab` wide)
+ * predicts `ids[from + r]` from `ids[0 .. from + r − 1]`, the LSTM state
+ * carried through the file from its start.
+ *
+ * @param from First target position, ≥ 1 (the first token has no context).
+ * @returns Float32 `[(ids.length − from) × vocab]`, row-major.
+ */
+export function classRows(run: ForwardFn, ids: Int32Array, from: number, vocab: number): Float32Array {
+  if (!(from >= 1)) throw new RangeError(`Scoring starts at position 1 or later, got ${from}.`);
+  const rows = new Float32Array(Math.max(ids.length - from, 0) * vocab);
+  let state: LstmState | undefined;
+  // Inputs 0 .. n−2 predict targets 1 .. n−1.
+  for (let start = 0; start < ids.length - 1; start += SCORING_CHUNK) {
+    const steps = Math.min(SCORING_CHUNK, ids.length - 1 - start);
+    const batch: LmBatch = {
+      batchSize: 1,
+      timeSteps: steps,
+      inputs: ids.slice(start, start + steps),
+      targets: ids.slice(start + 1, start + 1 + steps),
+      mask: new Float32Array(steps).fill(1),
+    };
+    const out = run(batch, state);
+    disposeState(state);
+    state = out.state;
+    // Chunks wholly before `from` only carry the state along.
+    if (start + steps + 1 <= from) {
+      out.logits.dispose();
+      continue;
+    }
+    const probabilities = tf.tidy(() => tf.softmax(out.logits));
+    out.logits.dispose();
+    const values = floorProbabilities(probabilities.dataSync() as Float32Array);
+    probabilities.dispose();
+    for (let t = 0; t < steps; t++) {
+      const target = start + 1 + t;
+      if (target < from) continue;
+      rows.set(values.subarray(t * vocab, (t + 1) * vocab), (target - from) * vocab);
+    }
+  }
+  disposeState(state);
+  return rows;
+}
+
+/**
+ * A float32 softmax rounds classes far below the best one to exactly 0, and
+ * a token must never get probability 0: lift them to a floor far below any
+ * real probability (UnkHandOver renormalises in float64).
+ */
+function floorProbabilities(values: Float32Array): Float32Array {
+  for (let i = 0; i < values.length; i++) if (!(values[i] >= PROBABILITY_FLOOR)) values[i] = PROBABILITY_FLOOR;
+  return values;
+}
+const PROBABILITY_FLOOR = 1e-30;
+
+/** The plain LSTM with parameters `params` as a {@link ForwardFn}. */
+export function lstmForward(params: ParamMap): ForwardFn {
+  const lstm = unflattenParams(params);
+  return (batch, state) => forward(lstm, batch, state);
+}
+
+export interface AdaptationSettings {
+  /** Inner SGD rate of θ-adapting learners (Meta-SGD uses its learned rates). */
+  innerLr: number;
+  /** Rate of the Meta-Network's adapter steps. */
+  adapterLr: number;
+  innerClip: number;
+  shape: BatchShape;
+}
+
+/**
+ * Adapts a trained model to one file's support tokens (`ids[0 .. support)`)
+ * by its learner's own rule, and calls `use` after k inner steps for each k
+ * of `ks` (ascending), with the adapted model and, for learners that adapt θ
+ * itself, the adapted parameters. Both are valid during the call only.
+ * - transfer, Reptile, FOMAML: k SGD steps on θ at `innerLr`;
+ * - Meta-SGD: k steps with its learned per-parameter rates;
+ * - Meta-Network: the generated FiLM adapter, then k adapter steps.
+ * With no support tokens every k sees the unadapted model.
+ */
+export function adaptAt(
+  model: TrainedModel,
+  ids: Int32Array,
+  support: number,
+  ks: readonly number[],
+  settings: AdaptationSettings,
+  use: (k: number, run: ForwardFn, params: ParamMap | undefined) => void,
+): void {
+  const sorted = [...ks].sort((a, b) => a - b);
+  const supportIds = ids.subarray(0, support);
+  if (model.learner === 'meta-network') {
+    if (!model.network) throw new Error('This Meta-Network model has no encoder or hyper-network; retrain or re-import it.');
+    const networkState = { params: model.params, network: model.network };
+    for (const k of sorted) {
+      const adapted = adaptMetaNetwork(networkState, supportIds, { steps: k, lr: settings.adapterLr, ...settings.shape });
+      try {
+        use(k, adapted.forward, undefined);
+      } finally {
+        adapted.dispose();
+      }
+    }
+    return;
+  }
+  const maxK = sorted.length === 0 ? 0 : sorted[sorted.length - 1];
+  const stream = makeBatches(supportIds, settings.shape);
+  const rate = model.learner === 'meta-sgd' ? { lrs: model.lrs } : { lr: settings.innerLr };
+  if (model.learner === 'meta-sgd' && !model.lrs) throw new Error('This Meta-SGD model has no learned rates; retrain or re-import it.');
+  let step = 0;
+  let next = 0;
+  const result = runInnerLoop(
+    model.params,
+    stream.length > 0 ? [stream] : [],
+    { steps: maxK, ...rate, clipNorm: settings.innerClip },
+    (current) => {
+      while (next < sorted.length && sorted[next] === step) {
+        use(sorted[next], lstmForward(current), current);
+        next++;
+      }
+      step++;
+    },
+  );
+  // Without support tokens the loop stops at once: the remaining k see θ.
+  while (next < sorted.length) {
+    use(sorted[next], lstmForward(result.params), result.params);
+    next++;
+  }
+  for (const value of Object.values(result.params)) value.dispose();
+}
+
+export interface DynamicSettings {
+  lr: number;
+  decay: number;
+  segment: number;
+  meanSquares?: ParamMap;
+}
+
+/**
+ * Dynamic evaluation along a file from `params`: the support tokens are read
+ * and adapted to (not scored), then each query segment is scored with the
+ * parameters before it and adapted to after. Rows as {@link classRows}.
+ */
+export function dynamicRows(params: ParamMap, ids: Int32Array, support: number, vocab: number, settings: DynamicSettings): Float32Array {
+  const evaluator = new DynamicEvaluator(params, { lr: settings.lr, decay: settings.decay, meanSquares: settings.meanSquares });
+  const rows = new Float32Array(Math.max(ids.length - support, 0) * vocab);
+  try {
+    for (let start = 0; start < support; start += settings.segment) {
+      evaluator.observe(ids.subarray(start, Math.min(start + settings.segment, support)));
+    }
+    for (let start = support; start < ids.length; start += settings.segment) {
+      const segment = ids.subarray(start, Math.min(start + settings.segment, ids.length));
+      const predicted = evaluator.predict(segment);
+      rows.set(floorProbabilities(predicted.probabilities), (start - support) * vocab);
+      evaluator.observe(segment);
+    }
+  } finally {
+    evaluator.dispose();
+  }
+  return rows;
+}

@@ -1,0 +1,507 @@
+import { scorePositions } from '../eval/evaluate';
+import type { EvaluationOptions } from '../eval/evaluate';
+import { MetricAccumulator, MRR_CUTOFF } from '../eval/metrics';
+import type { MetricSummary } from '../eval/metrics';
+import { fitGate, gateSample, LogisticGate } from '../mix/gate';
+import type { GateParameters, GateSample } from '../mix/gate';
+import { classMapOf, inClassNgramMass, UnkHandOver } from '../mix/unkHandOver';
+import type { ClassMap } from '../mix/unkHandOver';
+import { makeBatches, UNK_CLASS } from '../neural/batches';
+import type { ParamMap } from '../neural/lstm';
+import { adaptWithCurve } from '../meta/innerLoop';
+import { disposeMap } from '../meta/paramMaps';
+import { makeTask } from '../meta/tasks';
+import type { MetaTask } from '../meta/tasks';
+import { TaskGraph } from '../graph/taskGraph';
+import { predictFrom } from '../ngram/tokenModel';
+import type { TokenDistribution } from '../ngram/tokenModel';
+import type { CorpusFile } from '../text/corpus';
+import type { Vocabulary } from '../text/vocabulary';
+import type { FewShotRow, LearnerName, TrainingSink } from './events';
+import { adaptAt, classRows, dynamicRows } from './adapt';
+import type { AdaptationSettings, DynamicSettings } from './adapt';
+import { fileClassIds, supportLength } from './classes';
+import { disposeTrainedModel } from './model';
+import type { TrainedModel } from './model';
+import {
+  meanSquaresFor,
+  metaNetworkLossByRate,
+  prepareTasks,
+  pretrainModel,
+  queryLossByRate,
+  taskShape,
+  trainLearner,
+} from './train';
+import type { PreparedTasks, TrainControl, TrainSettings } from './train';
+
+/**
+ * The few-shot experiment of the engine issue: every TRAIN file is a task;
+ * each learner meta-trains on them, then adapts to each TEST file from its
+ * first part (support) and is scored on the rest (query), after k inner
+ * steps. Every choice made from data (inner rate, adapter rate, dynamic
+ * evaluation rate, which learner feeds dynamic evaluation, the gate) is made
+ * on held-out TRAIN files, never on TEST ones.
+ *
+ * Scoring follows PROTOCOL.md on the query positions (the query tokens plus
+ * the end-of-file symbol): the neural models' `<unk>` mass goes to the
+ * graph-nested n-gram's out-of-class tokens (UnkHandOver), so every token has
+ * a normalised probability, and MRR ranks the same distribution's top 10.
+ * The n-gram rows score the same positions: `ngram-static` knows TRAIN only;
+ * `ngram-graph-nested` is the project setting (every other file, the file's
+ * prefix through its cache). Neither takes inner steps: their k columns
+ * repeat one figure. `lstm` is the pre-trained model without adaptation.
+ */
+
+export const FEWSHOT_LEARNERS = [
+  'ngram-static',
+  'ngram-graph-nested',
+  'lstm',
+  'transfer',
+  'reptile',
+  'fomaml',
+  'meta-sgd',
+  'meta-network',
+  'dynamic-eval',
+  'mixture',
+] as const;
+
+export interface FewShotOptions {
+  settings: TrainSettings;
+  /** Inner steps to report. */
+  ks: readonly number[];
+  /** Meta-learners to train (transfer always runs: it is the baseline and everyone's init). */
+  learners: readonly LearnerName[];
+  /** Every `heldOutEvery`-th TRAIN file (sorted by path) is held out for the choices above. */
+  heldOutEvery: number;
+  /** Candidate inner rates (transfer fine-tuning, and every learner's inner rate). */
+  innerRates: readonly number[];
+  adapterRates: readonly number[];
+  dynamicRates: readonly number[];
+  /** k at which held-out choices are made. */
+  selectionK: number;
+  ngram?: Pick<EvaluationOptions, 'order' | 'smoothing'>;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_FEWSHOT_OPTIONS: Omit<FewShotOptions, 'settings'> = {
+  ks: [0, 1, 5, 20],
+  learners: ['reptile', 'fomaml', 'meta-sgd', 'meta-network'],
+  heldOutEvery: 8,
+  innerRates: [0.3, 1, 2],
+  adapterRates: [0.1, 0.3, 1],
+  dynamicRates: [3e-4, 1e-3, 3e-3],
+  selectionK: 5,
+};
+
+export interface FewShotResult {
+  rows: (FewShotRow & { top1: number; tokens: number })[];
+  /** What was chosen on held-out TRAIN files, and the held-out query losses (nats) behind each choice. */
+  choices: {
+    innerLr: number;
+    adapterLr: number;
+    dynamicLr: number;
+    /** The θ-adapting learner whose adapted model feeds dynamic evaluation and the mixture. */
+    dynamicLearner: LearnerName;
+    heldOutLossAtSelectionK: Partial<Record<LearnerName, number>>;
+  };
+  gate: GateParameters;
+  metaLosses: Partial<Record<LearnerName, number[]>>;
+  timings: { pretrainMs: number; trainMs: Partial<Record<LearnerName, number>>; choicesMs: number; scoringMs: number };
+  files: { metaTrain: number; heldOut: number; test: number; queryTokens: number };
+  classes: number;
+  cancelled: boolean;
+  /**
+   * The environment level: the same query (each TEST file's second part)
+   * after k steps of `learner` from a support of the file's own first part,
+   * or of its task-graph neighbours' tokens (same token budget), class loss
+   * in nats per token.
+   */
+  supportComparison: { learner: LearnerName; ks: number[]; prefix: number[]; neighbours: number[] };
+}
+
+/** Runs the whole experiment on a corpus split by the protocol. Frees every tensor it made. */
+export async function runFewShot(
+  files: readonly CorpusFile[],
+  options: FewShotOptions,
+  sink?: TrainingSink,
+  control?: TrainControl,
+): Promise<FewShotResult> {
+  const log = options.log ?? (() => undefined);
+  const settings = { ...options.settings };
+  const nonEmpty = files.filter((file) => file.tokens.length > 0).sort((a, b) => (a.relPath < b.relPath ? -1 : 1));
+  const train = nonEmpty.filter((file) => file.split === 'train');
+  const test = nonEmpty.filter((file) => file.split === 'test');
+  const heldOut = train.filter((_, i) => i % options.heldOutEvery === options.heldOutEvery - 1);
+  const metaTrain = train.filter((_, i) => i % options.heldOutEvery !== options.heldOutEvery - 1);
+  if (test.length === 0 || heldOut.length === 0 || metaTrain.length === 0) {
+    throw new Error(
+      `The few-shot experiment needs TRAIN files to meta-train on, held-out TRAIN files and TEST files; got ${metaTrain.length}, ${heldOut.length} and ${test.length}.`,
+    );
+  }
+  const asTraining = (list: readonly CorpusFile[]) => list.map((file) => ({ path: file.relPath, tokens: file.tokens }));
+  const prepared = prepareTasks(asTraining(metaTrain), settings);
+  const held = prepareTasks(asTraining(heldOut), settings, prepared.classTokens);
+  const vocab = prepared.classTokens.length;
+  log(`${metaTrain.length} meta-training files (${prepared.tasks.length} tasks), ${heldOut.length} held out, ${test.length} test; ${vocab} classes`);
+
+  const models = new Map<LearnerName, TrainedModel>();
+  const metaLosses: FewShotResult['metaLosses'] = {};
+  const trainMs: FewShotResult['timings']['trainMs'] = {};
+  let meanSquares: ParamMap | undefined;
+  let cancelled = false;
+  let rateMs = 0;
+  try {
+    let started = performance.now();
+    const pretrained = await pretrainModel(prepared, settings, sink, control);
+    const pretrainMs = performance.now() - started;
+    log(`pre-trained in ${(pretrainMs / 1000).toFixed(1)} s`);
+    try {
+      started = performance.now();
+      const innerLosses = queryLossByRate(pretrained, held.tasks, options.selectionK, options.innerRates, settings.innerClip);
+      settings.innerLr = options.innerRates[argMin(innerLosses)];
+      log(`inner rate ${settings.innerLr} (held-out query loss at k=${options.selectionK}: ${innerLosses.map((l) => l.toFixed(3)).join(', ')})`);
+      rateMs = performance.now() - started;
+      for (const name of ['transfer', ...options.learners.filter((l) => l !== 'transfer')] as LearnerName[]) {
+        if (control?.signal?.aborted) break;
+        started = performance.now();
+        const trained = await trainLearner(name, pretrained, prepared, settings, sink, control);
+        trainMs[name] = performance.now() - started;
+        models.set(name, trained.model);
+        metaLosses[name] = trained.metaLosses;
+        cancelled ||= trained.cancelled;
+        if (name !== 'transfer') {
+          const first = trained.metaLosses[0];
+          const last = trained.metaLosses[trained.metaLosses.length - 1];
+          log(`${name}: ${trained.metaLosses.length} outer steps in ${((trainMs[name] ?? 0) / 1000).toFixed(1)} s, meta-loss ${first?.toFixed(3)} → ${last?.toFixed(3)}`);
+        }
+      }
+      meanSquares = meanSquaresFor(pretrained, prepared);
+    } finally {
+      disposeMap(pretrained);
+    }
+    if (cancelled || control?.signal?.aborted) throw new Error('Training was cancelled before the few-shot table could be scored.');
+
+    started = performance.now();
+    const choices = makeChoices(models, held, settings, options, meanSquares, log);
+    const adaptation: AdaptationSettings = {
+      innerLr: settings.innerLr,
+      adapterLr: choices.adapterLr,
+      innerClip: settings.innerClip,
+      shape: taskShape(settings),
+    };
+    const dynamic: DynamicSettings = { lr: choices.dynamicLr, decay: settings.dynamicDecay, segment: settings.dynamicSegment, meanSquares };
+    const dynamicModel = models.get(choices.dynamicLearner) as TrainedModel;
+    const gate = fitGateOnHeldOut(train, heldOut, prepared, dynamicModel, adaptation, dynamic, options);
+    const choicesMs = rateMs + performance.now() - started;
+    log(`gate fitted on held-out TRAIN files; choices took ${(choicesMs / 1000).toFixed(1)} s`);
+
+    started = performance.now();
+    const scored = scoreTestFiles(nonEmpty, train, test, prepared, models, dynamicModel, gate, adaptation, dynamic, options);
+    const scoringMs = performance.now() - started;
+    log(`scored ${test.length} TEST files in ${(scoringMs / 1000).toFixed(1)} s`);
+    sink?.({ type: 'fewshot-table', rows: scored.rows.map(({ learner, k, entropy, mrr }) => ({ learner, k, entropy, mrr })) });
+    const supportComparison = compareSupports(nonEmpty, test, prepared, dynamicModel, settings, options.ks);
+    log(`support from the file's prefix vs its graph neighbours (${dynamicModel.learner}, nats): ${supportComparison.prefix.map((l) => l.toFixed(3)).join(' ')} vs ${supportComparison.neighbours.map((l) => l.toFixed(3)).join(' ')}`);
+    return {
+      rows: scored.rows,
+      choices: { ...choices, innerLr: settings.innerLr },
+      gate,
+      metaLosses,
+      timings: { pretrainMs, trainMs, choicesMs, scoringMs },
+      files: { metaTrain: metaTrain.length, heldOut: heldOut.length, test: test.length, queryTokens: scored.queryTokens },
+      classes: vocab,
+      cancelled,
+      supportComparison,
+    };
+  } finally {
+    for (const model of models.values()) disposeTrainedModel(model);
+    disposeMap(meanSquares);
+  }
+}
+
+export function argMin(values: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] < values[best]) best = i;
+  return best;
+}
+
+/** Neighbours whose tokens make a file's support set at the environment level. */
+const SUPPORT_NEIGHBOURS = 3;
+
+function compareSupports(
+  files: readonly CorpusFile[],
+  test: readonly CorpusFile[],
+  prepared: PreparedTasks,
+  model: TrainedModel,
+  settings: TrainSettings,
+  ks: readonly number[],
+): FewShotResult['supportComparison'] {
+  const sorted = [...ks].sort((a, b) => a - b);
+  const maxK = sorted[sorted.length - 1] ?? 0;
+  const graph = TaskGraph.build(files.map((file) => ({ path: file.relPath, tokens: file.tokens })));
+  const idsOf = (file: CorpusFile): Int32Array => prepared.ids.get(file.relPath) ?? fileClassIds(file.tokens, prepared.classIndex);
+  const byPath = new Map(files.map((file) => [file.relPath, file]));
+  const prefix = new Array<number>(sorted.length).fill(0);
+  const neighbours = new Array<number>(sorted.length).fill(0);
+  let count = 0;
+  const rate = model.learner === 'meta-sgd' ? { lrs: model.lrs } : { lr: settings.innerLr };
+  for (const file of test) {
+    const ids = idsOf(file);
+    const support = supportLength(ids.length, settings.supportFraction, settings.maxSupportTokens);
+    const own = makeTask(file.relPath, ids.subarray(0, Math.min(ids.length, support + settings.maxQueryTokens)), {
+      ...taskShape(settings),
+      support: { kind: 'prefixTokens', tokens: support },
+    });
+    const near = graph
+      .neighbours(file.relPath)
+      .slice(0, SUPPORT_NEIGHBOURS)
+      .map((neighbour) => byPath.get(neighbour.path))
+      .filter((neighbour): neighbour is CorpusFile => neighbour !== undefined);
+    if (own.query.length === 0 || near.length === 0) continue;
+    const budget = Math.max(2, Math.floor(support / near.length));
+    const fromNeighbours = near.map((neighbour) => makeBatches(idsOf(neighbour).subarray(0, budget), taskShape(settings))).filter((stream) => stream.length > 0);
+    for (const [target, supportSet] of [[prefix, own.support], [neighbours, fromNeighbours]] as const) {
+      const curve = adaptWithCurve(model.params, supportSet, own.query, { steps: maxK, ...rate, clipNorm: settings.innerClip });
+      disposeMap(curve.params);
+      sorted.forEach((k, i) => (target[i] += curve.queryLosses[k]));
+    }
+    count++;
+  }
+  const mean = (values: number[]) => values.map((value) => (count === 0 ? NaN : value / count));
+  return { learner: model.learner, ks: sorted, prefix: mean(prefix), neighbours: mean(neighbours) };
+}
+
+/** Held-out query loss of each learner at the selection k, and the rates of the adapter and of dynamic evaluation. */
+function makeChoices(
+  models: ReadonlyMap<LearnerName, TrainedModel>,
+  held: PreparedTasks,
+  settings: TrainSettings,
+  options: FewShotOptions,
+  meanSquares: ParamMap,
+  log: (line: string) => void,
+): Omit<FewShotResult['choices'], 'innerLr'> {
+  const k = options.selectionK;
+  const losses: Partial<Record<LearnerName, number>> = {};
+  let adapterLr = options.adapterRates[0];
+  for (const [name, model] of models) {
+    if (name === 'meta-network') {
+      const byRate = metaNetworkLossByRate(model, held.tasks, k, options.adapterRates);
+      adapterLr = options.adapterRates[argMin(byRate)];
+      losses[name] = Math.min(...byRate);
+      continue;
+    }
+    losses[name] = heldOutLoss(model, held.tasks, k, settings);
+  }
+  log(`held-out query loss at k=${k}: ${Object.entries(losses).map(([name, loss]) => `${name} ${loss?.toFixed(3)}`).join(', ')}`);
+  const candidates = [...models.keys()].filter((name) => name !== 'meta-network');
+  const dynamicLearner = candidates.reduce((best, name) => ((losses[name] ?? Infinity) < (losses[best] ?? Infinity) ? name : best));
+  const dynamicModel = models.get(dynamicLearner) as TrainedModel;
+  const adaptation: AdaptationSettings = { innerLr: settings.innerLr, adapterLr, innerClip: settings.innerClip, shape: taskShape(settings) };
+  const dynamicLosses = options.dynamicRates.map((lr) =>
+    dynamicClassLoss(dynamicModel, held, adaptation, { lr, decay: settings.dynamicDecay, segment: settings.dynamicSegment, meanSquares }, settings, k),
+  );
+  const dynamicLr = options.dynamicRates[argMin(dynamicLosses)];
+  log(`dynamic evaluation from ${dynamicLearner}: rate ${dynamicLr} (held-out class loss ${dynamicLosses.map((l) => l.toFixed(3)).join(', ')})`);
+  return { adapterLr, dynamicLr, dynamicLearner, heldOutLossAtSelectionK: losses };
+}
+
+/** Mean query loss (nats) over held-out tasks after k steps of a θ-adapting learner. */
+export function heldOutLoss(model: TrainedModel, tasks: readonly MetaTask[], k: number, settings: TrainSettings): number {
+  let total = 0;
+  for (const task of tasks) {
+    const rate = model.learner === 'meta-sgd' ? { lrs: model.lrs } : { lr: settings.innerLr };
+    const curve = adaptWithCurve(model.params, task.support, task.query, { steps: k, ...rate, clipNorm: settings.innerClip });
+    disposeMap(curve.params);
+    total += curve.queryLosses[k];
+  }
+  return total / Math.max(tasks.length, 1);
+}
+
+/** Held-out tasks the dynamic-evaluation rate is chosen on (each rate replays them all). */
+const DYNAMIC_TUNING_TASKS = 12;
+
+/** Mean −ln p(true class) of dynamic evaluation over held-out query positions (capped as tasks are). */
+export function dynamicClassLoss(
+  model: TrainedModel,
+  held: PreparedTasks,
+  adaptation: AdaptationSettings,
+  dynamic: DynamicSettings,
+  settings: TrainSettings,
+  k: number,
+): number {
+  let loss = 0;
+  let count = 0;
+  const vocab = model.classTokens.length;
+  for (const task of held.tasks.slice(0, DYNAMIC_TUNING_TASKS)) {
+    const all = held.ids.get(task.name) as Int32Array;
+    const support = supportLength(all.length, settings.supportFraction, settings.maxSupportTokens);
+    const ids = all.subarray(0, Math.min(all.length, support + settings.maxQueryTokens));
+    adaptAt(model, ids, support, [k], adaptation, (_k, _run, params) => {
+      const rows = dynamicRows(params as ParamMap, ids, support, vocab, dynamic);
+      for (let j = support; j < ids.length; j++) {
+        loss -= Math.log(Math.max(rows[(j - support) * vocab + ids[j]], 1e-12));
+        count++;
+      }
+    });
+  }
+  return count === 0 ? Infinity : loss / count;
+}
+
+/** The class map of a model over a scoring vocabulary (ids the vocabulary gets later are `<unk>`). */
+export function classMapFor(classTokens: readonly string[], vocabulary: Vocabulary): ClassMap {
+  const index = new Map(classTokens.map((token, c) => [token, c] as const));
+  const classOfToken = new Int32Array(vocabulary.size).fill(UNK_CLASS);
+  for (let id = 0; id < vocabulary.size; id++) classOfToken[id] = index.get(vocabulary.tokenOf(id)) ?? UNK_CLASS;
+  const map = classMapOf(classOfToken);
+  const missing = map.tokenOfClass.findIndex((token, c) => c !== UNK_CLASS && token < 0);
+  if (map.tokenOfClass.length !== classTokens.length || missing >= 0) {
+    throw new Error(`Class ${JSON.stringify(classTokens[missing])} is not in the n-gram's vocabulary; score with files that include the training files.`);
+  }
+  return map;
+}
+
+/**
+ * Fits the neural / n-gram gate on held-out TRAIN files: the n-gram knows the
+ * other TRAIN files (graph-nested, project setting), the neural side is
+ * dynamic evaluation from the chosen learner adapted `selectionK` steps.
+ */
+export function fitGateOnHeldOut(
+  train: readonly CorpusFile[],
+  heldOut: readonly CorpusFile[],
+  prepared: PreparedTasks,
+  model: TrainedModel,
+  adaptation: AdaptationSettings,
+  dynamic: DynamicSettings,
+  options: Pick<FewShotOptions, 'settings' | 'selectionK' | 'ngram'>,
+): GateParameters {
+  const vocab = model.classTokens.length;
+  const order = options.ngram?.order ?? 6;
+  const samples: GateSample[] = [];
+  let classes: ClassMap | undefined;
+  let current: { path: string; support: number; rows: Float32Array } | undefined;
+  scorePositions(train, heldOut, { model: 'graph-nested', setting: 'project', ...options.ngram }, (file, index, ngram, trueId, vocabulary) => {
+    classes ??= classMapFor(model.classTokens, vocabulary);
+    if (current?.path !== file.relPath) {
+      const ids = fileClassIds(file.tokens, prepared.classIndex);
+      const support = supportLength(ids.length, options.settings.supportFraction, options.settings.maxSupportTokens);
+      let rows: Float32Array = new Float32Array(0);
+      adaptAt(model, ids, support, [options.selectionK], adaptation, (_k, _run, params) => {
+        rows = dynamicRows(params as ParamMap, ids, support, vocab, dynamic);
+      });
+      current = { path: file.relPath, support, rows };
+    }
+    if (index < current.support) return;
+    const row = current.rows.subarray((index - current.support) * vocab, (index - current.support + 1) * vocab);
+    const neural = new UnkHandOver(row, ngram, classes, vocabulary);
+    samples.push(gateSample(neural, ngram, neural.summary, order, trueId));
+  });
+  return fitGate(samples, { order });
+}
+
+interface Variant {
+  learner: string;
+  k: number;
+  metrics: MetricAccumulator;
+}
+
+function scoreTestFiles(
+  all: readonly CorpusFile[],
+  train: readonly CorpusFile[],
+  test: readonly CorpusFile[],
+  prepared: PreparedTasks,
+  models: ReadonlyMap<LearnerName, TrainedModel>,
+  dynamicModel: TrainedModel,
+  gateParameters: GateParameters,
+  adaptation: AdaptationSettings,
+  dynamic: DynamicSettings,
+  options: FewShotOptions,
+): { rows: FewShotResult['rows']; queryTokens: number } {
+  const ks = [...options.ks].sort((a, b) => a - b);
+  const vocab = prepared.classTokens.length;
+  const supportOf = new Map(
+    test.map((file) => [file.relPath, supportLength(file.tokens.length + 1, options.settings.supportFraction, options.settings.maxSupportTokens)]),
+  );
+  const variants = new Map<string, Variant>();
+  const variant = (learner: string, k: number): Variant => {
+    const key = `${learner}@${k}`;
+    let found = variants.get(key);
+    if (!found) variants.set(key, (found = { learner, k, metrics: new MetricAccumulator() }));
+    return found;
+  };
+  const score = (target: Variant, distribution: TokenDistribution, trueId: number, vocabulary: Vocabulary): void => {
+    const top = predictFrom(distribution, vocabulary, '', MRR_CUTOFF);
+    target.metrics.add(distribution.probability(trueId), trueId < 0 ? -1 : top.findIndex((p) => p.id === trueId));
+  };
+
+  // The static n-gram: TRAIN only, no cache.
+  const staticMetrics = new MetricAccumulator();
+  scorePositions(train, test, { model: 'ngram', setting: 'static', ...options.ngram }, (file, index, distribution, trueId, vocabulary) => {
+    if (index < (supportOf.get(file.relPath) ?? Infinity)) return;
+    const top = predictFrom(distribution, vocabulary, '', MRR_CUTOFF);
+    staticMetrics.add(distribution.probability(trueId), trueId < 0 ? -1 : top.findIndex((p) => p.id === trueId));
+  });
+
+  const gate = new LogisticGate(gateParameters);
+  let classes: ClassMap | undefined;
+  let current: { path: string; support: number; rows: Map<string, Float32Array> } | undefined;
+  let queryTokens = 0;
+  const ngramRow = new MetricAccumulator();
+  scorePositions(all, test, { model: 'graph-nested', setting: 'project', ...options.ngram }, (file, index, ngram, trueId, vocabulary) => {
+    classes ??= classMapFor(prepared.classTokens, vocabulary);
+    if (current?.path !== file.relPath) current = neuralRowsOf(file, prepared, models, dynamicModel, adaptation, dynamic, ks, supportOf);
+    if (index < current.support) return;
+    queryTokens++;
+    const top = predictFrom(ngram, vocabulary, '', MRR_CUTOFF);
+    ngramRow.add(ngram.probability(trueId), trueId < 0 ? -1 : top.findIndex((p) => p.id === trueId));
+    const mass = inClassNgramMass(ngram, classes);
+    const offset = (index - current.support) * vocab;
+    for (const [key, rows] of current.rows) {
+      const [learner, kText] = key.split('@');
+      const neural = new UnkHandOver(rows.subarray(offset, offset + vocab), ngram, classes, vocabulary, mass);
+      score(variant(learner, Number(kText)), neural, trueId, vocabulary);
+      if (learner === 'dynamic-eval') score(variant('mixture', Number(kText)), gate.mix(neural, ngram, neural.summary), trueId, vocabulary);
+    }
+  });
+
+  const rows: FewShotResult['rows'] = [];
+  const push = (learner: string, k: number, summary: MetricSummary): void => {
+    rows.push({ learner, k, entropy: summary.entropy, mrr: summary.mrr, top1: summary.top1, tokens: summary.tokens });
+  };
+  for (const learner of FEWSHOT_LEARNERS) {
+    for (const k of ks) {
+      if (learner === 'ngram-static') push(learner, k, staticMetrics.summary());
+      else if (learner === 'ngram-graph-nested') push(learner, k, ngramRow.summary());
+      else if (learner === 'lstm') push(learner, k, variant('transfer', 0).metrics.summary());
+      else {
+        const found = variants.get(`${learner}@${k}`);
+        if (found) push(learner, k, found.metrics.summary());
+      }
+    }
+  }
+  return { rows, queryTokens };
+}
+
+/** Every neural model's class rows over one test file's query, keyed `learner@k`. */
+function neuralRowsOf(
+  file: CorpusFile,
+  prepared: PreparedTasks,
+  models: ReadonlyMap<LearnerName, TrainedModel>,
+  dynamicModel: TrainedModel,
+  adaptation: AdaptationSettings,
+  dynamic: DynamicSettings,
+  ks: readonly number[],
+  supportOf: ReadonlyMap<string, number>,
+): { path: string; support: number; rows: Map<string, Float32Array> } {
+  const ids = fileClassIds(file.tokens, prepared.classIndex);
+  const support = supportOf.get(file.relPath) as number;
+  const vocab = prepared.classTokens.length;
+  const rows = new Map<string, Float32Array>();
+  for (const [name, model] of models) {
+    adaptAt(model, ids, support, ks, adaptation, (k, run, params) => {
+      rows.set(`${name}@${k}`, classRows(run, ids, support, vocab));
+      if (model === dynamicModel) rows.set(`dynamic-eval@${k}`, dynamicRows(params as ParamMap, ids, support, vocab, dynamic));
+    });
+  }
+  return { path: file.relPath, support, rows };
+}
+

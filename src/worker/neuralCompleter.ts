@@ -1,0 +1,268 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { adaptAt, lstmForward } from '../core/experiment/adapt';
+import type { ForwardFn } from '../core/experiment/adapt';
+import { classIndexOf } from '../core/experiment/classes';
+import type { TrainedModel } from '../core/experiment/model';
+import { taskShape } from '../core/experiment/train';
+import { DEFAULT_TRAIN_SETTINGS } from '../core/experiment/train';
+import { LogisticGate } from '../core/mix/gate';
+import { classMapOf, inClassNgramMass, UnkHandOver } from '../core/mix/unkHandOver';
+import type { ClassMap } from '../core/mix/unkHandOver';
+import { makeBatches, UNK_CLASS } from '../core/neural/batches';
+import type { LmBatch } from '../core/neural/batches';
+import { disposeState } from '../core/neural/lstm';
+import type { LstmState, ParamMap } from '../core/neural/lstm';
+import { adaptMetaNetwork } from '../core/meta/metaNetwork';
+import { DynamicEvaluator } from '../core/meta/online';
+import { cloneParams, disposeMap, meanLoss } from '../core/meta/paramMaps';
+import type { TokenDistribution } from '../core/ngram/tokenModel';
+import type { Vocabulary } from '../core/text/vocabulary';
+import type { AdaptResult } from '../protocol/engineProtocol';
+import type { TrainingEvent } from '../protocol/trainingEvents';
+
+/** Tokens of context the LSTM reads when it must start over in a file (an edit before the cursor). */
+const CONTEXT_WINDOW = 256;
+/** Files whose adapted model and LSTM state are kept; the least recently used goes first. */
+const KEPT_FILES = 4;
+
+interface FileState {
+  /** The model this file's completions use: θ, or θ adapted to the file. */
+  forward: ForwardFn;
+  /** Online adaptation while typing (θ-adapting learners only). */
+  evaluator: DynamicEvaluator | undefined;
+  /** Class ids read into `state`, and the state after them. */
+  read: number[];
+  state: LstmState | undefined;
+  /** Class distribution after the last id read. */
+  probabilities: Float32Array | undefined;
+  /** Ids read since the last dynamic-evaluation step. */
+  pending: number[];
+  release(): void;
+}
+
+/**
+ * The trained model in the worker's completions: it reads the file being
+ * edited token by token (keeping the LSTM state between keystrokes), adapts
+ * to it online by dynamic evaluation, and mixes its distribution with the
+ * n-gram's through the fitted gate. "Adapt to Current File" replaces a
+ * file's model by one adapted k steps on its text.
+ */
+export class NeuralCompleter {
+  private readonly classIndex: Map<string, number>;
+  private readonly gate: LogisticGate | undefined;
+  private classes: { map: ClassMap; vocabularySize: number } | undefined;
+  private readonly files = new Map<string, FileState>();
+
+  constructor(
+    readonly model: TrainedModel,
+    private readonly emit: (event: TrainingEvent) => void,
+  ) {
+    this.classIndex = classIndexOf(model.classTokens);
+    this.gate = model.gate ? new LogisticGate(model.gate) : undefined;
+  }
+
+  /** The mixture at the cursor, or undefined at the very start of a file (the LSTM has no context there). */
+  mix(path: string, tokens: readonly string[], ngram: TokenDistribution, vocabulary: Vocabulary): TokenDistribution | undefined {
+    if (tokens.length === 0 || this.gate === undefined) return undefined;
+    const file = this.fileState(path);
+    const ids = tokens.map((token) => this.classIndex.get(token) ?? UNK_CLASS);
+    this.readUpTo(path, file, ids);
+    if (file.probabilities === undefined) return undefined;
+    const classes = this.classMap(vocabulary);
+    const neural = new UnkHandOver(file.probabilities, ngram, classes, vocabulary, inClassNgramMass(ngram, classes));
+    return this.gate.mix(neural, ngram, neural.summary);
+  }
+
+  /** Adapts the model to one file's text by its learner's k-step rule; completions in that file then use it. */
+  adapt(path: string, tokens: readonly string[]): AdaptResult {
+    const started = performance.now();
+    const ids = Int32Array.from(tokens.map((token) => this.classIndex.get(token) ?? UNK_CLASS));
+    if (ids.length < 2) throw new Error('The file has too few tokens to adapt to; type some code first.');
+    const k = this.model.hyper.innerSteps;
+    const shape = taskShape(DEFAULT_TRAIN_SETTINGS);
+    const streams = [makeBatches(ids, shape)];
+    const lossBefore = meanLoss(this.model.params, streams).loss;
+    let lossAfter = lossBefore;
+    let adapted: FileState | undefined;
+    adaptAt(
+      this.model,
+      ids,
+      ids.length,
+      [k],
+      {
+        innerLr: this.model.hyper.innerLr,
+        adapterLr: Number(this.model.provenance.adapterLr ?? DEFAULT_TRAIN_SETTINGS.adapterLr),
+        innerClip: DEFAULT_TRAIN_SETTINGS.innerClip,
+        shape,
+      },
+      (_k, run, params) => {
+        lossAfter = batchesLoss(run, streams[0]);
+        if (params !== undefined) adapted = this.newFileState({ start: cloneParams(params) });
+      },
+    );
+    if (adapted === undefined) {
+      // The Meta-Network adapts by a generated adapter: keep it as the file's model.
+      const network = adaptMetaNetwork({ params: this.model.params, network: this.model.network as ParamMap }, ids, {
+        steps: k,
+        lr: Number(this.model.provenance.adapterLr ?? DEFAULT_TRAIN_SETTINGS.adapterLr),
+        ...shape,
+      });
+      adapted = this.newFileState({ fixed: network.forward, release: () => network.dispose() });
+    }
+    this.files.get(path)?.release();
+    this.files.delete(path);
+    this.remember(path, adapted);
+    return { learner: this.model.learner, k, tokens: ids.length, lossBefore, lossAfter, milliseconds: Math.round(performance.now() - started) };
+  }
+
+  /** Forgets a file's adaptation (closed or deleted). */
+  forget(path: string): void {
+    this.files.get(path)?.release();
+    this.files.delete(path);
+  }
+
+  dispose(): void {
+    for (const file of this.files.values()) file.release();
+    this.files.clear();
+  }
+
+  private fileState(path: string): FileState {
+    let file = this.files.get(path);
+    if (file === undefined) {
+      file = this.newFileState({});
+      this.remember(path, file);
+    } else {
+      // Most recently used last.
+      this.files.delete(path);
+      this.files.set(path, file);
+    }
+    return file;
+  }
+
+  /**
+   * A file's model: `fixed` (the Meta-Network's adapted forward), or θ (or
+   * `start`, an adapted copy the state then owns) under dynamic evaluation.
+   */
+  private newFileState(from: { fixed?: ForwardFn; start?: ParamMap; release?: () => void }): FileState {
+    const online = from.fixed === undefined && this.model.learner !== 'meta-network';
+    const evaluator = online
+      ? new DynamicEvaluator(from.start ?? this.model.params, {
+          lr: this.model.hyper.dynamicLr,
+          decay: this.model.hyper.dynamicDecay,
+          meanSquares: this.model.meanSquares,
+        })
+      : undefined;
+    const fixed = from.fixed ?? lstmForward(this.model.params);
+    const state: FileState = {
+      forward: evaluator === undefined ? fixed : (batch, lstmState) => lstmForward(evaluator.currentParams())(batch, lstmState),
+      evaluator,
+      read: [],
+      state: undefined,
+      probabilities: undefined,
+      pending: [],
+      release: () => {
+        evaluator?.dispose();
+        disposeMap(from.start);
+        from.release?.();
+        disposeState(state.state);
+        state.state = undefined;
+      },
+    };
+    return state;
+  }
+
+  private remember(path: string, file: FileState): void {
+    this.files.set(path, file);
+    while (this.files.size > KEPT_FILES) {
+      const [oldest, state] = this.files.entries().next().value as [string, FileState];
+      state.release();
+      this.files.delete(oldest);
+    }
+  }
+
+  /** Brings the file's LSTM state up to `ids`: reads only what is new when the text grew, else starts over on a window. */
+  private readUpTo(path: string, file: FileState, ids: readonly number[]): void {
+    let extends_ = file.read.length <= ids.length;
+    for (let i = 0; extends_ && i < file.read.length; i++) extends_ = file.read[i] === ids[i];
+    let fresh: number[];
+    if (extends_ && file.state !== undefined) {
+      fresh = ids.slice(file.read.length);
+    } else {
+      disposeState(file.state);
+      file.state = undefined;
+      file.read = ids.slice(0, Math.max(0, ids.length - CONTEXT_WINDOW));
+      file.pending = [];
+      fresh = ids.slice(file.read.length);
+    }
+    if (fresh.length === 0) return;
+    const batch: LmBatch = {
+      batchSize: 1,
+      timeSteps: fresh.length,
+      inputs: Int32Array.from(fresh),
+      targets: new Int32Array(fresh.length),
+      mask: new Float32Array(fresh.length),
+    };
+    const out = file.forward(batch, file.state);
+    disposeState(file.state);
+    file.state = out.state;
+    const vocab = this.model.classTokens.length;
+    const last = tf.tidy(() => tf.softmax(tf.reshape(tf.slice(out.logits, [0, fresh.length - 1, 0], [1, 1, vocab]), [vocab])));
+    out.logits.dispose();
+    file.probabilities = last.dataSync() as Float32Array;
+    last.dispose();
+    for (let i = 0; i < file.probabilities.length; i++) if (!(file.probabilities[i] >= 1e-30)) file.probabilities[i] = 1e-30;
+    file.read.push(...fresh);
+    this.learnOnline(path, file, fresh);
+  }
+
+  /** Dynamic evaluation: one RMS-normalised step per `dynamicSegment` new tokens, with its loss reported. */
+  private learnOnline(path: string, file: FileState, fresh: readonly number[]): void {
+    if (file.evaluator === undefined) return;
+    file.pending.push(...fresh);
+    const segment = this.model.hyper.dynamicSegment;
+    while (file.pending.length >= segment) {
+      const score = file.evaluator.observe(file.pending.splice(0, segment));
+      if (score.tokens > 0) this.emit({ type: 'online-loss', task: path, tokens: score.tokens, loss: score.loss });
+    }
+  }
+
+  private classMap(vocabulary: Vocabulary): ClassMap {
+    if (this.classes?.vocabularySize === vocabulary.size) return this.classes.map;
+    // Class tokens the workspace no longer has are interned with no counts, so every class maps to a token id.
+    const ids = this.model.classTokens.map((token, c) => (c === UNK_CLASS ? -1 : vocabulary.intern(token)));
+    const classOfToken = new Int32Array(vocabulary.size).fill(UNK_CLASS);
+    ids.forEach((id, c) => {
+      if (id >= 0) classOfToken[id] = c;
+    });
+    const map = classMapOf(classOfToken);
+    this.classes = { map, vocabularySize: vocabulary.size };
+    return map;
+  }
+}
+
+/** Mean loss of a forward function over one stream (state carried), nats per token. */
+function batchesLoss(run: ForwardFn, batches: readonly LmBatch[]): number {
+  let total = 0;
+  let count = 0;
+  let state: LstmState | undefined;
+  for (const batch of batches) {
+    const out = run(batch, state);
+    disposeState(state);
+    state = out.state;
+    const vocab = out.logits.shape[2];
+    const logits = out.logits.dataSync();
+    out.logits.dispose();
+    // Row r of the batch-major logits predicts targets[r].
+    for (let r = 0; r < batch.mask.length; r++) {
+      if (batch.mask[r] === 0) continue;
+      let max = -Infinity;
+      for (let c = 0; c < vocab; c++) max = Math.max(max, logits[r * vocab + c]);
+      let sum = 0;
+      for (let c = 0; c < vocab; c++) sum += Math.exp(logits[r * vocab + c] - max);
+      total -= logits[r * vocab + batch.targets[r]] - max - Math.log(sum);
+    }
+    for (let i = 0; i < batch.mask.length; i++) count += batch.mask[i];
+  }
+  disposeState(state);
+  return count === 0 ? 0 : total / count;
+}

@@ -1,0 +1,354 @@
+// The extension-host benchmark (`npm run bench:host`): the real host code
+// (src/host: engine host, indexer, completion providers) with the real worker
+// (dist/worker.js), outside VS Code through a stub of the `vscode` module, on
+// rxjs 7.8.1's sources. Measures the issue's targets:
+//   - completion latency, request to items, over a simulated typing script: p95 <= 10 ms;
+//   - event-loop lag of the host thread while the worker works: p99 <= 20 ms;
+//   - memory on rxjs (peak RSS of the host process with its worker thread): <= 300 MB.
+// Each repeat runs in a fresh child process, so that peak memory belongs to one run.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import Module from 'node:module';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const RXJS_SOURCES = path.join(REPO, 'node_modules', 'rxjs', 'src');
+const WORKER_SCRIPT = path.join(REPO, 'dist', 'worker.js');
+const TARGETS = { completionP95Ms: 10, lagP99Ms: 20, peakRssMb: 300 };
+
+/** Every 40th rxjs file (sorted) is held out of the index and typed in, as a new file the model has not seen. */
+const HELD_OUT_EVERY = 40;
+/** Characters typed per held-out file, one keystroke each. */
+const TYPED_CHARACTERS = 1200;
+/** Ghost text is asked for at every n-th keystroke (each is up to 16 worker round trips). */
+const GHOST_EVERY = 4;
+
+// --- the `vscode` module, mapped to the stub before any host module loads -------------------
+
+type ResolveFilename = (request: string, ...rest: unknown[]) => string;
+const moduleInternals = Module as unknown as { _resolveFilename: ResolveFilename };
+const resolveFilename = moduleInternals._resolveFilename;
+moduleInternals._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
+  return request === 'vscode' ? require.resolve('./vscodeStub') : resolveFilename.call(this, request, ...rest);
+};
+
+// --- statistics -----------------------------------------------------------------------------
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+interface Distribution {
+  samples: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+function distribution(values: readonly number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { samples: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
+}
+
+/** Sampling period of the lag histogram; it records whole periods between ticks, so this is taken off every value. */
+const LAG_RESOLUTION_MS = 2;
+
+/** Event-loop lag of this thread while `work` runs (how late a timer fires), in ms. */
+async function measureLag(work: () => Promise<unknown>): Promise<{ p50: number; p99: number; max: number; seconds: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  const started = performance.now();
+  histogram.enable();
+  try {
+    await work();
+  } finally {
+    histogram.disable();
+  }
+  const ms = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
+  return { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), seconds: (performance.now() - started) / 1000 };
+}
+
+// --- one run (child process) ----------------------------------------------------------------
+
+type HostModules = {
+  stub: typeof import('./vscodeStub');
+  EngineHost: typeof import('../../src/host/engineHost').EngineHost;
+  Indexer: typeof import('../../src/host/indexer').Indexer;
+  Config: typeof import('../../src/host/config').Config;
+  Logger: typeof import('../../src/host/logger').Logger;
+  StatusBar: typeof import('../../src/host/statusBar').StatusBar;
+  CompletionProviders: typeof import('../../src/host/completionProviders').CompletionProviders;
+};
+
+/** What a workload can drive: the host's services, started on the rxjs folder. */
+export interface WorkloadContext {
+  engine: InstanceType<HostModules['EngineHost']>;
+  indexer: InstanceType<HostModules['Indexer']>;
+}
+
+/**
+ * A heavy job run while the host's event-loop lag is measured. Indexing is
+ * the first and is needed by the typing script; add meta-training here once
+ * the worker takes training requests.
+ */
+export interface HostWorkload {
+  name: string;
+  description: string;
+  run(context: WorkloadContext): Promise<void>;
+}
+
+export const WORKLOADS: readonly HostWorkload[] = [
+  {
+    name: 'index-rxjs',
+    description: 'Index Workspace over rxjs/src: host reads and scans files, worker learns them',
+    run: ({ indexer }) => indexer.indexWorkspace(),
+  },
+  {
+    name: 'reindex-rxjs',
+    description: 'Index Workspace again: every file re-learned (forget + learn) in the worker',
+    run: ({ indexer }) => indexer.indexWorkspace(),
+  },
+];
+
+/** A document being typed: the text so far, the cursor at its end. */
+class TypedDocument {
+  readonly languageId = 'typescript';
+  private readonly lineStarts: number[] = [0];
+
+  constructor(readonly uri: unknown, private readonly text: string) {
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+  }
+
+  get end(): { line: number; character: number } {
+    const line = this.lineStarts.length - 1;
+    return { line, character: this.text.length - this.lineStarts[line] };
+  }
+
+  getText(range?: { start: { line: number; character: number }; end: { line: number; character: number } }): string {
+    if (range === undefined) return this.text;
+    return this.text.slice(this.offsetAt(range.start), this.offsetAt(range.end));
+  }
+
+  lineAt(line: number): { text: string } {
+    const end = line + 1 < this.lineStarts.length ? this.lineStarts[line + 1] - 1 : this.text.length;
+    return { text: this.text.slice(this.lineStarts[line], end) };
+  }
+
+  private offsetAt(position: { line: number; character: number }): number {
+    return this.lineStarts[position.line] + position.character;
+  }
+}
+
+interface CompletionProviderLike {
+  provideCompletionItems(document: unknown, position: unknown, token: unknown): Promise<{ items: unknown[] } | undefined>;
+}
+interface InlineProviderLike {
+  provideInlineCompletionItems(document: unknown, position: unknown, context: unknown, token: unknown): Promise<unknown[] | undefined>;
+}
+
+interface RunResult {
+  completionMs: number[];
+  ghostMs: number[];
+  suggestionsShown: number;
+  ghostShown: number;
+  lag: Record<string, { p50: number; p99: number; max: number; seconds: number }>;
+  baselineRssMb: number;
+  peakRssMb: number;
+  indexedFiles: number;
+  typedFiles: number;
+  modelMb: number;
+}
+
+function rxjsFiles(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) found.push(path.relative(RXJS_SOURCES, full).replace(/\\/g, '/'));
+    }
+  };
+  walk(RXJS_SOURCES);
+  return found.sort();
+}
+
+async function runOnce(workloadNames: readonly string[]): Promise<RunResult> {
+  if (!fs.existsSync(WORKER_SCRIPT)) throw new Error(`No ${WORKER_SCRIPT}: run \`npm run build\` first.`);
+  if (!fs.existsSync(RXJS_SOURCES)) throw new Error(`No rxjs sources at ${RXJS_SOURCES}: run \`npm install\` (rxjs is a devDependency).`);
+  const modules: HostModules = {
+    stub: await import('./vscodeStub'),
+    EngineHost: (await import('../../src/host/engineHost')).EngineHost,
+    Indexer: (await import('../../src/host/indexer')).Indexer,
+    Config: (await import('../../src/host/config')).Config,
+    Logger: (await import('../../src/host/logger')).Logger,
+    StatusBar: (await import('../../src/host/statusBar')).StatusBar,
+    CompletionProviders: (await import('../../src/host/completionProviders')).CompletionProviders,
+  };
+  const { stub } = modules;
+  const heldOut = rxjsFiles().filter((_, index) => index % HELD_OUT_EVERY === 7);
+  stub.workspaceFolders.push({ uri: stub.Uri.file(RXJS_SOURCES), name: 'src', index: 0 });
+  stub.settings.set('metacomplete.exclude', heldOut);
+  stub.settings.set('metacomplete.debounceMs', 0);
+
+  // memoryUsage.rss() reads one number; memoryUsage() walks the heaps and would itself stall the loop being measured.
+  let peakRss = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
+  const baselineRss = process.memoryUsage.rss();
+
+  const logger = new modules.Logger();
+  const config = new modules.Config();
+  const engine = new modules.EngineHost(WORKER_SCRIPT, logger);
+  const indexer = new modules.Indexer(engine, config, logger, new modules.StatusBar());
+  const providers = new modules.CompletionProviders(engine, indexer, config, logger);
+  const completion = stub.registeredProviders.completion[0] as CompletionProviderLike;
+  const inline = stub.registeredProviders.inline[0] as InlineProviderLike;
+  const lag: RunResult['lag'] = {};
+  try {
+    lag.idle = await measureLag(() => new Promise((resolve) => setTimeout(resolve, 1000)));
+    engine.start();
+    const context: WorkloadContext = { engine, indexer };
+    for (const workload of WORKLOADS.filter((candidate) => workloadNames.includes(candidate.name))) {
+      lag[workload.name] = await measureLag(() => workload.run(context));
+    }
+    const stats = await engine.request({ type: 'engine/stats' });
+    if (stats.files === 0) throw new Error(`Nothing was indexed:\n${stub.logLines.join('\n')}`);
+
+    const completionMs: number[] = [];
+    const ghostMs: number[] = [];
+    let suggestionsShown = 0;
+    let ghostShown = 0;
+    const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose: () => undefined }) };
+    lag.typing = await measureLag(async () => {
+      for (const relative of heldOut) {
+        const text = fs.readFileSync(path.join(RXJS_SOURCES, relative), 'utf8').slice(0, TYPED_CHARACTERS);
+        const uri = stub.Uri.file(path.join(RXJS_SOURCES, relative));
+        for (let typed = 1; typed <= text.length; typed++) {
+          const document = new TypedDocument(uri, text.slice(0, typed));
+          const { line, character } = document.end;
+          const position = new stub.Position(line, character);
+          // The editor asks the suggest list as an identifier or a member access is typed.
+          if (/[A-Za-z0-9_$.]/.test(text[typed - 1])) {
+            const started = performance.now();
+            const list = await completion.provideCompletionItems(document, position, token);
+            completionMs.push(performance.now() - started);
+            if ((list?.items.length ?? 0) > 0) suggestionsShown++;
+          }
+          if (typed % GHOST_EVERY === 0) {
+            const started = performance.now();
+            const items = await inline.provideInlineCompletionItems(document, position, { triggerKind: 1 }, token);
+            ghostMs.push(performance.now() - started);
+            if ((items?.length ?? 0) > 0) ghostShown++;
+          }
+        }
+      }
+    });
+    clearInterval(sampler);
+    const maxRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+    return {
+      completionMs,
+      ghostMs,
+      suggestionsShown,
+      ghostShown,
+      lag,
+      baselineRssMb: baselineRss / 2 ** 20,
+      peakRssMb: maxRss / 2 ** 20,
+      indexedFiles: stats.files,
+      typedFiles: heldOut.length,
+      modelMb: stats.modelBytes / 2 ** 20,
+    };
+  } finally {
+    clearInterval(sampler);
+    providers.dispose();
+    indexer.dispose();
+    engine.dispose();
+  }
+}
+
+// --- the parent: repeats, aggregates, prints ---------------------------------------------------
+
+function runChild(workloads: readonly string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [__filename, '--child', '--workloads', workloads.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = output.trim().split('\n').pop() ?? '';
+      if (code !== 0) reject(new Error(`A bench run exited with code ${code}:\n${output}`));
+      else resolve(JSON.parse(last) as RunResult);
+    });
+  });
+}
+
+function formatTable(rows: string[][]): string {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const option = (name: string) => {
+    const index = args.indexOf(name);
+    return index >= 0 ? args[index + 1] : undefined;
+  };
+  const workloads = (option('--workloads') ?? WORKLOADS.map((workload) => workload.name).join(',')).split(',').filter(Boolean);
+  const unknown = workloads.filter((name) => !WORKLOADS.some((workload) => workload.name === name));
+  if (unknown.length > 0 || !workloads.includes('index-rxjs')) {
+    throw new Error(`--workloads must include index-rxjs and name only ${WORKLOADS.map((workload) => workload.name).join(', ')}; got ${workloads.join(',')}.`);
+  }
+  if (args.includes('--child')) {
+    process.stdout.write(`${JSON.stringify(await runOnce(workloads))}\n`);
+    return;
+  }
+  const repeats = Number(option('--repeats') ?? 3);
+  const runs: RunResult[] = [];
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    process.stderr.write(`host bench: run ${repeat + 1}/${repeats}\n`);
+    runs.push(await runChild(workloads));
+  }
+  const completion = runs.map((run) => distribution(run.completionMs));
+  const ghost = runs.map((run) => distribution(run.ghostMs));
+  const lagNames = Object.keys(runs[0].lag);
+  const summary = {
+    repeats,
+    typedFiles: runs[0].typedFiles,
+    indexedFiles: runs[0].indexedFiles,
+    completionMs: { p50: median(completion.map((d) => d.p50)), p95: median(completion.map((d) => d.p95)), p99: median(completion.map((d) => d.p99)), max: Math.max(...completion.map((d) => d.max)), samplesPerRun: completion[0].samples },
+    ghostTextMs: { p50: median(ghost.map((d) => d.p50)), p95: median(ghost.map((d) => d.p95)), max: Math.max(...ghost.map((d) => d.max)), samplesPerRun: ghost[0].samples },
+    suggestionsShownShare: median(runs.map((run) => run.suggestionsShown / run.completionMs.length)),
+    ghostShownShare: median(runs.map((run) => run.ghostShown / run.ghostMs.length)),
+    lagMs: Object.fromEntries(lagNames.map((name) => [name, { p50: median(runs.map((run) => run.lag[name].p50)), p99: median(runs.map((run) => run.lag[name].p99)), max: Math.max(...runs.map((run) => run.lag[name].max)), seconds: median(runs.map((run) => run.lag[name].seconds)) }])),
+    memoryMb: { baselineRss: median(runs.map((run) => run.baselineRssMb)), peakRss: Math.max(...runs.map((run) => run.peakRssMb)), peakRssMedian: median(runs.map((run) => run.peakRssMb)), model: median(runs.map((run) => run.modelMb)) },
+    targets: TARGETS,
+  };
+  const fixed = (value: number, digits = 2) => value.toFixed(digits);
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const heavyLag = Math.max(...WORKLOADS.filter((workload) => workloads.includes(workload.name)).map((workload) => summary.lagMs[workload.name].p99));
+  const rows = [
+    ['measure', 'p50', 'p95 / p99', 'max', 'target', ''],
+    ['suggest list: request to items (ms)', fixed(summary.completionMs.p50), `p95 ${fixed(summary.completionMs.p95)}`, fixed(summary.completionMs.max), `p95 <= ${TARGETS.completionP95Ms}`, verdict(summary.completionMs.p95 <= TARGETS.completionP95Ms)],
+    ['ghost text, debounce 0 (ms)', fixed(summary.ghostTextMs.p50), `p95 ${fixed(summary.ghostTextMs.p95)}`, fixed(summary.ghostTextMs.max), '', ''],
+    ...lagNames.map((name) => [
+      `event-loop lag: ${name} (ms, ${fixed(summary.lagMs[name].seconds, 1)} s)`,
+      fixed(summary.lagMs[name].p50), `p99 ${fixed(summary.lagMs[name].p99)}`, fixed(summary.lagMs[name].max),
+      WORKLOADS.some((workload) => workload.name === name) ? `p99 <= ${TARGETS.lagP99Ms}` : '', WORKLOADS.some((workload) => workload.name === name) ? verdict(summary.lagMs[name].p99 <= TARGETS.lagP99Ms) : '',
+    ]),
+    ['peak RSS, host process + worker (MB)', fixed(summary.memoryMb.peakRssMedian, 0), '', fixed(summary.memoryMb.peakRss, 0), `<= ${TARGETS.peakRssMb}`, verdict(summary.memoryMb.peakRss <= TARGETS.peakRssMb)],
+    ['  of which before the worker started (MB)', fixed(summary.memoryMb.baselineRss, 0), '', '', '', ''],
+  ];
+  process.stdout.write(`MetaComplete host bench: rxjs/src, ${summary.indexedFiles} files indexed, ${summary.typedFiles} held-out files typed (${TYPED_CHARACTERS} characters each), median over ${repeats} runs\n\n`);
+  process.stdout.write(`${formatTable(rows)}\n\n`);
+  process.stdout.write(`suggest list non-empty at ${fixed(summary.suggestionsShownShare * 100, 0)} % of keystrokes, ghost text at ${fixed(summary.ghostShownShare * 100, 0)} %; worst workload lag p99 ${fixed(heavyLag)} ms\n\n`);
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`host bench failed: ${error.message}\n`);
+  process.exitCode = 1;
+});

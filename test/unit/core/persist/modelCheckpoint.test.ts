@@ -1,0 +1,253 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../../../src/core/backend/backend';
+import { UNK_TOKEN, disposeTrainedModel, tensorGroupsOf } from '../../../../src/core/experiment/model';
+import type { TrainedModel } from '../../../../src/core/experiment/model';
+import { NETWORK_NAMES } from '../../../../src/core/meta/metaNetwork';
+import { GATE_FEATURE_COUNT } from '../../../../src/core/mix/gate';
+import { flattenParams, initLstmParams } from '../../../../src/core/neural/lstm';
+import type { LstmConfig, ParamMap } from '../../../../src/core/neural/lstm';
+import { SeededRandom } from '../../../../src/core/neural/random';
+import {
+  decodeModel,
+  encodeModel,
+  loadModelCheckpoint,
+  saveModelCheckpoint,
+} from '../../../../src/core/persist/modelCheckpoint';
+import { parseModelCheckpoint } from '../../../../src/core/persist/modelFormat';
+import { StateFileError, crc32, decodeStateFile, encodeStateFile } from '../../../../src/core/persist/stateFile';
+
+const config: LstmConfig = { vocabSize: 6, embeddingSize: 3, hiddenSize: 4, layers: 2 };
+const classTokens = [UNK_TOKEN, 'const', 'x', '=', ';', 'return'];
+
+function randomLike(map: ParamMap, seed: number): ParamMap {
+  const random = new SeededRandom(seed);
+  const out: ParamMap = {};
+  for (const [name, tensor] of Object.entries(map)) out[name] = tf.tensor(random.uniformArray(tensor.size, 0.3), tensor.shape);
+  return out;
+}
+
+function makeModel(full: boolean): TrainedModel {
+  const params = flattenParams(initLstmParams(config, 3));
+  const model: TrainedModel = {
+    learner: full ? 'meta-network' : 'reptile',
+    config,
+    classTokens,
+    params,
+    hyper: {
+      innerLr: 0.1, innerSteps: 5, alpha: 1, beta: 0.5, dynamicLr: 0.002, dynamicDecay: 0.02, dynamicSegment: 20,
+      support: 'neighbours', supportFraction: 0.25, seed: 42,
+    },
+    provenance: { files: 12, tokens: 3456, backend: 'wasm', finalMetaLoss: 2.125 },
+  };
+  if (full) {
+    model.lrs = randomLike(params, 5);
+    model.meanSquares = randomLike(params, 6);
+    const task = 2;
+    const row = 2 * config.embeddingSize + 2 * config.hiddenSize;
+    model.network = {
+      [NETWORK_NAMES.encoderInput]: tf.randomUniform([config.embeddingSize, task], -1, 1, 'float32', 1),
+      [NETWORK_NAMES.encoderTarget]: tf.randomUniform([config.embeddingSize, task], -1, 1, 'float32', 2),
+      [NETWORK_NAMES.encoderBias]: tf.tensor1d([0.5, -0.25]),
+      [NETWORK_NAMES.hyperKernel]: tf.randomUniform([task, row], -0.01, 0.01, 'float32', 3),
+      [NETWORK_NAMES.hyperBias]: tf.zeros([row]),
+    };
+    model.gate = { order: 6, weights: Array.from({ length: GATE_FEATURE_COUNT }, (_, i) => i / 3 - 1), bias: -0.75 };
+  }
+  return model;
+}
+
+function bytesOf(map: ParamMap): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  for (const [name, tensor] of Object.entries(map)) out[name] = new Uint8Array((tensor.dataSync() as Float32Array).slice().buffer);
+  return out;
+}
+
+function assertSameModel(actual: TrainedModel, expected: TrainedModel): void {
+  assert.equal(actual.learner, expected.learner);
+  assert.deepEqual(actual.config, expected.config);
+  assert.deepEqual(actual.classTokens, expected.classTokens);
+  assert.deepEqual(actual.hyper, expected.hyper);
+  assert.deepEqual(actual.provenance, expected.provenance);
+  assert.deepEqual(actual.gate, expected.gate);
+  const actualGroups = tensorGroupsOf(actual);
+  const expectedGroups = tensorGroupsOf(expected);
+  assert.deepEqual(Object.keys(actualGroups).sort(), Object.keys(expectedGroups).sort());
+  for (const [group, map] of Object.entries(expectedGroups)) {
+    assert.deepEqual(Object.keys(actualGroups[group]), Object.keys(map), `${group} names`);
+    for (const [name, tensor] of Object.entries(map)) assert.deepEqual(actualGroups[group][name].shape, tensor.shape, `${group}/${name}`);
+    assert.deepEqual(bytesOf(actualGroups[group]), bytesOf(map), `${group} values`);
+  }
+}
+
+/** Rewrites a checkpoint's header with `edit` and re-seals it, as a buggy or hostile writer would. */
+function withHeader(buffer: Buffer, edit: (header: Record<string, unknown>) => void): Buffer {
+  const decoded = decodeStateFile(buffer, 'model');
+  const header = decoded.header as Record<string, unknown>;
+  edit(header);
+  return encodeStateFile({ kind: 'model', header, blobs: decoded.blobs });
+}
+
+function rejectsWith(buffer: Uint8Array, pattern: RegExp): void {
+  const before = tf.memory().numTensors;
+  assert.throws(() => decodeModel(buffer), (error: unknown) => error instanceof StateFileError && pattern.test(error.message));
+  assert.equal(tf.memory().numTensors, before, 'a rejected file allocates no tensor');
+}
+
+describe('model checkpoint', () => {
+  before(async () => {
+    await initBackend({ force: 'wasm' });
+  });
+
+  for (const full of [true, false]) {
+    it(`round-trips a model ${full ? 'with lrs, network, meanSquares and gate' : 'with parameters only'}, bit for bit`, () => {
+      const model = makeModel(full);
+      const before = tf.memory().numTensors;
+      const decoded = decodeModel(encodeModel(model));
+      try {
+        assertSameModel(decoded, model);
+        assert.equal(decoded.gate === undefined, !full);
+        assert.equal(decoded.lrs === undefined, !full);
+      } finally {
+        disposeTrainedModel(decoded);
+      }
+      assert.equal(tf.memory().numTensors, before, 'encode + decode + dispose leaves no tensor behind');
+      disposeTrainedModel(model);
+    });
+  }
+
+  it('refuses to save a model that could not be loaded again', () => {
+    const model = makeModel(false);
+    try {
+      const nan = model.params['output.bias'];
+      model.params['output.bias'] = tf.fill([config.vocabSize], Number.NaN);
+      nan.dispose();
+      assert.throws(() => encodeModel(model), /This model cannot be saved: .*output\.bias holds a non-finite value/);
+    } finally {
+      disposeTrainedModel(model);
+    }
+  });
+
+  describe('rejects', () => {
+    let good: Buffer;
+    before(() => {
+      const model = makeModel(true);
+      good = encodeModel(model);
+      disposeTrainedModel(model);
+    });
+
+    it('a flipped byte, a truncated file, wrong magic, another kind and a future version', () => {
+      const flipped = Buffer.from(good);
+      flipped[good.length >> 1] ^= 0x40;
+      rejectsWith(flipped, /checksum mismatch/i);
+      rejectsWith(good.subarray(0, good.length - 100), /truncated/i);
+      const magic = Buffer.from(good);
+      magic.write('PK', 0, 'latin1');
+      rejectsWith(magic, /Not a MetaComplete file/);
+      const other = encodeStateFile({ kind: 'engine-index', header: {}, blobs: new Map() });
+      rejectsWith(other, /different kind of MetaComplete file: it holds "engine-index", not "model"/i);
+      const future = Buffer.from(good);
+      future.writeUInt32LE(99, 8);
+      rejectsWith(future, /newer MetaComplete.*update MetaComplete/i);
+      rejectsWith(withHeader(good, (header) => (header.checkpointVersion = 2)), /newer MetaComplete: model format 2/i);
+    });
+
+    it('a garbage JSON header under a valid checksum', () => {
+      const bytes = Buffer.from(good);
+      const at = bytes.indexOf(Buffer.from('{"checkpointVersion"'));
+      bytes.write('#not-json#', at, 'latin1');
+      bytes.writeUInt32LE(crc32(bytes.subarray(0, bytes.length - 4)), bytes.length - 4);
+      rejectsWith(bytes, /header is invalid/i);
+    });
+
+    it('shapes that do not match the configuration', () => {
+      rejectsWith(
+        withHeader(good, (header) => ((header.config as LstmConfig).hiddenSize = 5)),
+        /params\/embedding|params\/layer0\.kernel has shape \[3, 16\], the configuration needs \[3, 20\]/,
+      );
+      rejectsWith(withHeader(good, (header) => ((header.config as LstmConfig).layers = 1)), /params has unknown tensors layer1\.kernel/);
+    });
+
+    it('class tokens of the wrong length or without <unk> first', () => {
+      rejectsWith(withHeader(good, (header) => (header.classTokens as string[]).pop()), /5 class tokens for a vocabulary of 6/);
+      rejectsWith(withHeader(good, (header) => ((header.classTokens as string[])[0] = 'unk')), /class 0 must be <unk>/);
+    });
+
+    it('missing parameters, a gate of the wrong width, and non-finite values', () => {
+      rejectsWith(
+        withHeader(good, (header) => delete (header.shapes as Record<string, Record<string, unknown>>).params['output.bias']),
+        /params lacks output\.bias/,
+      );
+      rejectsWith(
+        withHeader(good, (header) => (header.gate as { weights: number[] }).weights.push(1)),
+        new RegExp(`the gate needs ${GATE_FEATURE_COUNT} weights, the file has ${GATE_FEATURE_COUNT + 1}`),
+      );
+      const decoded = decodeStateFile(good, 'model');
+      const values = decoded.blobs.get('lrs/layer1.bias') as Float32Array;
+      values[2] = Number.POSITIVE_INFINITY;
+      rejectsWith(encodeStateFile(decoded), /lrs\/layer1\.bias holds a non-finite value at 2/);
+    });
+
+    it('without allocating: the host can validate an import with parseModelCheckpoint', () => {
+      const before = tf.memory().numTensors;
+      const parsed = parseModelCheckpoint(good);
+      assert.equal(parsed.header.learner, 'meta-network');
+      assert.equal(parsed.values.params?.embedding.length, config.vocabSize * config.embeddingSize);
+      assert.equal(tf.memory().numTensors, before);
+    });
+  });
+
+  describe('files', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'mc-model-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('saves and loads through the file system', async () => {
+      const model = makeModel(true);
+      const target = join(dir, 'model.mcmodel');
+      await saveModelCheckpoint(target, model);
+      const loaded = await loadModelCheckpoint(target);
+      try {
+        assertSameModel(loaded, model);
+      } finally {
+        disposeTrainedModel(loaded);
+        disposeTrainedModel(model);
+      }
+      assert.deepEqual(readdirSync(dir), ['model.mcmodel']);
+    });
+
+    it('loading a corrupt file fails with the path and reason and leaves the file as it was', async () => {
+      const target = join(dir, 'model.mcmodel');
+      const model = makeModel(false);
+      const bytes = encodeModel(model);
+      disposeTrainedModel(model);
+      bytes[bytes.length - 20] ^= 0xff;
+      writeFileSync(target, bytes);
+      const before = tf.memory().numTensors;
+      await assert.rejects(loadModelCheckpoint(target), (error: unknown) =>
+        error instanceof StateFileError && error.message === `${target} cannot be used: checksum mismatch, the file is corrupt.`,
+      );
+      assert.deepEqual(readFileSync(target), bytes);
+      assert.equal(tf.memory().numTensors, before);
+    });
+
+    it('a failed save keeps the previous checkpoint', async () => {
+      const target = join(dir, 'model.mcmodel');
+      const first = makeModel(false);
+      await saveModelCheckpoint(target, first);
+      const saved = readFileSync(target);
+      const broken = makeModel(false);
+      broken.classTokens = ['x', ...classTokens.slice(1)];
+      await assert.rejects(saveModelCheckpoint(target, broken), /cannot be saved: class 0 must be <unk>/);
+      assert.deepEqual(readFileSync(target), saved);
+      assert.deepEqual(readdirSync(dir), ['model.mcmodel']);
+      disposeTrainedModel(first);
+      disposeTrainedModel(broken);
+    });
+  });
+});

@@ -8,6 +8,7 @@
 // Each repeat runs in a fresh child process, so that peak memory belongs to one run.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import Module from 'node:module';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -114,7 +115,35 @@ export const WORKLOADS: readonly HostWorkload[] = [
     description: 'Index Workspace again: every file re-learned (forget + learn) in the worker',
     run: ({ indexer }) => indexer.indexWorkspace(),
   },
+  {
+    name: 'meta-train-rxjs',
+    description: 'Meta-training in the worker (Meta-SGD, 2 pre-training epochs, 10 outer steps) until the model is saved and in use',
+    run: ({ engine }) => metaTrain(engine),
+  },
 ];
+
+/** Starts training in the worker and resolves once it is done (the typing script then completes with the trained model). */
+function metaTrain(engine: WorkloadContext['engine']): Promise<void> {
+  const modelPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'metacomplete-bench-')), 'model.mcmodel');
+  return new Promise<void>((resolve, reject) => {
+    const subscription = engine.onTrainingEvent((event) => {
+      if (event.type !== 'training-state') return;
+      if (event.phase === 'done') {
+        subscription.dispose();
+        resolve();
+      } else if (event.phase === 'error' || event.phase === 'cancelled') {
+        subscription.dispose();
+        reject(new Error(`meta-training stopped: ${event.phase} ${event.message ?? ''}`));
+      }
+    });
+    engine
+      .request({ type: 'training/start', learner: 'meta-sgd', modelPath, overrides: { pretrainEpochs: 2, outerSteps: 10 } })
+      .catch((error: unknown) => {
+        subscription.dispose();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
+  });
+}
 
 /** A document being typed: the text so far, the cursor at its end. */
 class TypedDocument {

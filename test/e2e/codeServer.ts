@@ -396,7 +396,8 @@ export async function killProcessTree(child: ChildProcess, graceMs = 10_000): Pr
 
 // --- the workbench in Chromium -------------------------------------------------------
 
-const CHROMIUM_ARGS = [
+/** Flags for Debian Chromium under playwright-core, shared with the webview harness. */
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',

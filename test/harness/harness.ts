@@ -8,30 +8,14 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { DEFAULT_CONTROLS, PANEL_PROTOCOL_VERSION } from '../../src/protocol/panelProtocol';
+// The e2e suite's Chromium flags and repository root, so both drive Chromium alike.
+import { CHROMIUM_ARGS, repoRoot } from '../e2e/codeServer';
 import type { PanelChange, PanelDeltaMessage, PanelSnapshotMessage, PanelState, PanelToHostMessage } from '../../src/protocol/panelProtocol';
 
-/** The same flags as the e2e suite's Chromium (test/e2e/codeServer.ts). */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+export { CHROMIUM_ARGS, repoRoot };
 
 export function chromiumPath(): string {
   return process.env.METACOMPLETE_CHROMIUM ?? '/usr/bin/chromium';
-}
-
-/** The repository root: the nearest folder above this file whose package.json is MetaComplete's. */
-export function repoRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'metacomplete') return dir;
-    if (path.dirname(dir) === dir) throw new Error(`No MetaComplete package.json above ${__dirname}.`);
-  }
 }
 
 export function bundlePath(): string {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor3D } from '@tensorflow/tfjs-core';
 import { adaptAt, lstmForward } from '../core/experiment/adapt';
 import type { ForwardFn } from '../core/experiment/adapt';
 import { classIndexOf } from '../core/experiment/classes';
@@ -33,6 +34,8 @@ interface FileState {
   /** Class ids read into `state`, and the state after them. */
   read: number[];
   state: LstmState | undefined;
+  /** The state before the last id read: typing that only changes the last token goes back to it. */
+  stateBeforeLast: LstmState | undefined;
   /** Class distribution after the last id read. */
   probabilities: Float32Array | undefined;
   /** Ids read since the last dynamic-evaluation step. */
@@ -158,6 +161,7 @@ export class NeuralCompleter {
       evaluator,
       read: [],
       state: undefined,
+      stateBeforeLast: undefined,
       probabilities: undefined,
       pending: [],
       release: () => {
@@ -165,7 +169,9 @@ export class NeuralCompleter {
         disposeMap(from.start);
         from.release?.();
         disposeState(state.state);
+        disposeState(state.stateBeforeLast);
         state.state = undefined;
+        state.stateBeforeLast = undefined;
       },
     };
     return state;
@@ -182,37 +188,54 @@ export class NeuralCompleter {
 
   /** Brings the file's LSTM state up to `ids`: reads only what is new when the text grew, else starts over on a window. */
   private readUpTo(path: string, file: FileState, ids: readonly number[]): void {
-    let extends_ = file.read.length <= ids.length;
-    for (let i = 0; extends_ && i < file.read.length; i++) extends_ = file.read[i] === ids[i];
-    let fresh: number[];
-    if (extends_ && file.state !== undefined) {
-      fresh = ids.slice(file.read.length);
+    let common = 0;
+    while (common < file.read.length && common < ids.length && file.read[common] === ids[common]) common++;
+    if (common === file.read.length && file.state !== undefined) {
+      // The text grew: read only what is new.
+    } else if (common === file.read.length - 1 && ids.length > common && file.stateBeforeLast !== undefined) {
+      // Typing changed the last token (a longer operator, a string being typed): go back one token.
+      disposeState(file.state);
+      file.state = file.stateBeforeLast;
+      file.stateBeforeLast = undefined;
+      file.read.pop();
+      file.pending.pop();
     } else {
       disposeState(file.state);
+      disposeState(file.stateBeforeLast);
       file.state = undefined;
+      file.stateBeforeLast = undefined;
       file.read = ids.slice(0, Math.max(0, ids.length - CONTEXT_WINDOW));
       file.pending = [];
-      fresh = ids.slice(file.read.length);
     }
+    const fresh = ids.slice(file.read.length);
     if (fresh.length === 0) return;
-    const batch: LmBatch = {
-      batchSize: 1,
-      timeSteps: fresh.length,
-      inputs: Int32Array.from(fresh),
-      targets: new Int32Array(fresh.length),
-      mask: new Float32Array(fresh.length),
-    };
-    const out = file.forward(batch, file.state);
-    disposeState(file.state);
+    // All but the last new token, then the last: the state before it is kept for the next keystroke.
+    if (fresh.length > 1) {
+      const out = this.read(file, fresh.slice(0, -1), file.state);
+      out.logits.dispose();
+      disposeState(file.state);
+      file.state = out.state;
+    }
+    const out = this.read(file, fresh.slice(-1), file.state);
+    disposeState(file.stateBeforeLast);
+    file.stateBeforeLast = file.state;
     file.state = out.state;
     const vocab = this.model.classTokens.length;
-    const last = tf.tidy(() => tf.softmax(tf.reshape(tf.slice(out.logits, [0, fresh.length - 1, 0], [1, 1, vocab]), [vocab])));
+    const last = tf.tidy(() => tf.softmax(tf.reshape(out.logits, [vocab])));
     out.logits.dispose();
     file.probabilities = last.dataSync() as Float32Array;
     last.dispose();
     for (let i = 0; i < file.probabilities.length; i++) if (!(file.probabilities[i] >= 1e-30)) file.probabilities[i] = 1e-30;
     file.read.push(...fresh);
     this.learnOnline(path, file, fresh);
+  }
+
+  /** Runs the file's model over `ids` from `state` (left alone); the caller owns the result. */
+  private read(file: FileState, ids: readonly number[], state: LstmState | undefined): { logits: Tensor3D; state: LstmState } {
+    return file.forward(
+      { batchSize: 1, timeSteps: ids.length, inputs: Int32Array.from(ids), targets: new Int32Array(ids.length), mask: new Float32Array(ids.length) },
+      state,
+    );
   }
 
   /** Dynamic evaluation: one RMS-normalised step per `dynamicSegment` new tokens, with its loss reported. */

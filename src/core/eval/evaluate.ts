@@ -158,8 +158,7 @@ export function evaluate(files: readonly CorpusFile[], options: EvaluationOption
   const slpBatch = options.slpBatchMrr === true ? new RankAccumulator() : undefined;
   const visit: PositionVisitor = (file, index, distribution, trueId, vocabulary, wholeFileCache) => {
     const probability = distribution.probability(trueId);
-    const top = predictFrom(distribution, vocabulary, '', MRR_CUTOFF);
-    const rank = trueId < 0 ? -1 : top.findIndex((prediction) => prediction.id === trueId);
+    const rank = rankOf(distribution, vocabulary, trueId);
     all.add(probability, rank);
     slpBatch?.add(slpBatchRank(distribution, wholeFileCache, mixing, trueId, vocabulary, rank));
     const token = index < file.tokens.length ? file.tokens[index] : END_OF_FILE;
@@ -206,6 +205,12 @@ export function fitMixingOnTrain(
     }
   });
   return fitMixing(samples, fitOptions);
+}
+
+/** The true token's 0-based rank in the distribution's top 10 (MRR's list), -1 when absent or unknown. */
+export function rankOf(distribution: TokenDistribution, vocabulary: Vocabulary, trueId: number): number {
+  if (trueId < 0) return -1;
+  return predictFrom(distribution, vocabulary, '', MRR_CUTOFF).findIndex((prediction) => prediction.id === trueId);
 }
 
 /**

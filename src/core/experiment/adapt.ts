@@ -5,6 +5,7 @@ import type { BatchShape, LmBatch } from '../neural/batches';
 import { disposeState, forward, unflattenParams } from '../neural/lstm';
 import type { LstmState, ParamMap } from '../neural/lstm';
 import { runInnerLoop } from '../meta/innerLoop';
+import type { AdaptOptions } from '../meta/innerLoop';
 import { adaptMetaNetwork } from '../meta/metaNetwork';
 import { DynamicEvaluator } from '../meta/online';
 import type { TrainedModel } from './model';
@@ -76,6 +77,11 @@ export function lstmForward(params: ParamMap): ForwardFn {
   return (batch, state) => forward(lstm, batch, state);
 }
 
+/** How a model's learner steps in its inner loop: Meta-SGD with its learned per-parameter rates, the others at `lr`. */
+export function innerRateOf(model: TrainedModel, lr: number): Pick<AdaptOptions, 'lr' | 'lrs'> {
+  return model.learner === 'meta-sgd' ? { lrs: model.lrs } : { lr };
+}
+
 export interface AdaptationSettings {
   /** Inner SGD rate of θ-adapting learners (Meta-SGD uses its learned rates). */
   innerLr: number;
@@ -120,7 +126,7 @@ export function adaptAt(
   }
   const maxK = sorted.length === 0 ? 0 : sorted[sorted.length - 1];
   const stream = makeBatches(supportIds, settings.shape);
-  const rate = model.learner === 'meta-sgd' ? { lrs: model.lrs } : { lr: settings.innerLr };
+  const rate = innerRateOf(model, settings.innerLr);
   if (model.learner === 'meta-sgd' && !model.lrs) throw new Error('This Meta-SGD model has no learned rates; retrain or re-import it.');
   let step = 0;
   let next = 0;

@@ -1,6 +1,6 @@
-import { scorePositions } from '../eval/evaluate';
+import { rankOf, scorePositions } from '../eval/evaluate';
 import type { EvaluationOptions } from '../eval/evaluate';
-import { MetricAccumulator, MRR_CUTOFF } from '../eval/metrics';
+import { MetricAccumulator } from '../eval/metrics';
 import type { MetricSummary } from '../eval/metrics';
 import { fitGate, gateSample, LogisticGate } from '../mix/gate';
 import type { GateParameters, GateSample } from '../mix/gate';
@@ -13,12 +13,11 @@ import { disposeMap } from '../meta/paramMaps';
 import { makeTask } from '../meta/tasks';
 import type { MetaTask } from '../meta/tasks';
 import { TaskGraph } from '../graph/taskGraph';
-import { predictFrom } from '../ngram/tokenModel';
 import type { TokenDistribution } from '../ngram/tokenModel';
 import type { CorpusFile } from '../text/corpus';
 import type { Vocabulary } from '../text/vocabulary';
 import type { FewShotRow, LearnerName, TrainingSink } from './events';
-import { adaptAt, classRows, dynamicRows } from './adapt';
+import { adaptAt, classRows, dynamicRows, innerRateOf } from './adapt';
 import type { AdaptationSettings, DynamicSettings } from './adapt';
 import { fileClassIds, supportLength } from './classes';
 import { disposeTrainedModel } from './model';
@@ -244,7 +243,7 @@ function compareSupports(
   const prefix = new Array<number>(sorted.length).fill(0);
   const neighbours = new Array<number>(sorted.length).fill(0);
   let count = 0;
-  const rate = model.learner === 'meta-sgd' ? { lrs: model.lrs } : { lr: settings.innerLr };
+  const rate = innerRateOf(model, settings.innerLr);
   for (const file of test) {
     const ids = idsOf(file);
     const support = supportLength(ids.length, settings.supportFraction, settings.maxSupportTokens);
@@ -309,7 +308,7 @@ function makeChoices(
 export function heldOutLoss(model: TrainedModel, tasks: readonly MetaTask[], k: number, settings: TrainSettings): number {
   let total = 0;
   for (const task of tasks) {
-    const rate = model.learner === 'meta-sgd' ? { lrs: model.lrs } : { lr: settings.innerLr };
+    const rate = innerRateOf(model, settings.innerLr);
     const curve = adaptWithCurve(model.params, task.support, task.query, { steps: k, ...rate, clipNorm: settings.innerClip });
     disposeMap(curve.params);
     total += curve.queryLosses[k];
@@ -429,16 +428,14 @@ function scoreTestFiles(
     return found;
   };
   const score = (target: Variant, distribution: TokenDistribution, trueId: number, vocabulary: Vocabulary): void => {
-    const top = predictFrom(distribution, vocabulary, '', MRR_CUTOFF);
-    target.metrics.add(distribution.probability(trueId), trueId < 0 ? -1 : top.findIndex((p) => p.id === trueId));
+    target.metrics.add(distribution.probability(trueId), rankOf(distribution, vocabulary, trueId));
   };
 
   // The static n-gram: TRAIN only, no cache.
   const staticMetrics = new MetricAccumulator();
   scorePositions(train, test, { model: 'ngram', setting: 'static', ...options.ngram }, (file, index, distribution, trueId, vocabulary) => {
     if (index < (supportOf.get(file.relPath) ?? Infinity)) return;
-    const top = predictFrom(distribution, vocabulary, '', MRR_CUTOFF);
-    staticMetrics.add(distribution.probability(trueId), trueId < 0 ? -1 : top.findIndex((p) => p.id === trueId));
+    staticMetrics.add(distribution.probability(trueId), rankOf(distribution, vocabulary, trueId));
   });
 
   const gate = new LogisticGate(gateParameters);
@@ -451,8 +448,7 @@ function scoreTestFiles(
     if (current?.path !== file.relPath) current = neuralRowsOf(file, prepared, models, dynamicModel, adaptation, dynamic, ks, supportOf);
     if (index < current.support) return;
     queryTokens++;
-    const top = predictFrom(ngram, vocabulary, '', MRR_CUTOFF);
-    ngramRow.add(ngram.probability(trueId), trueId < 0 ? -1 : top.findIndex((p) => p.id === trueId));
+    ngramRow.add(ngram.probability(trueId), rankOf(ngram, vocabulary, trueId));
     const mass = inClassNgramMass(ngram, classes);
     const offset = (index - current.support) * vocab;
     for (const [key, rows] of current.rows) {

@@ -1,12 +1,11 @@
-import { scorePositions } from '../eval/evaluate';
+import { rankOf, scorePositions } from '../eval/evaluate';
 import type { EvaluationOptions } from '../eval/evaluate';
-import { isIdentifier, MetricAccumulator, MRR_CUTOFF } from '../eval/metrics';
+import { isIdentifier, MetricAccumulator } from '../eval/metrics';
 import type { MetricSummary } from '../eval/metrics';
 import { LogisticGate } from '../mix/gate';
 import { inClassNgramMass, UnkHandOver } from '../mix/unkHandOver';
 import type { ClassMap } from '../mix/unkHandOver';
 import { END_OF_FILE } from '../ngram/ngramModel';
-import { predictFrom } from '../ngram/tokenModel';
 import type { TokenDistribution } from '../ngram/tokenModel';
 import type { CorpusFile } from '../text/corpus';
 import { dynamicRows } from './adapt';
@@ -71,8 +70,7 @@ export function evaluateMixture(
       distribution = mixed;
     }
     const probability = distribution.probability(trueId);
-    const top = predictFrom(distribution, vocabulary, '', MRR_CUTOFF);
-    const rank = trueId < 0 ? -1 : top.findIndex((prediction) => prediction.id === trueId);
+    const rank = rankOf(distribution, vocabulary, trueId);
     all.add(probability, rank);
     const token = index < file.tokens.length ? file.tokens[index] : END_OF_FILE;
     if (index < file.tokens.length && isIdentifier(token, file.relPath)) identifiers.add(probability, rank);

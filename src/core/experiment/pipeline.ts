@@ -6,6 +6,7 @@ import type { MetaTask } from '../meta/tasks';
 import type { ParamMap } from '../neural/lstm';
 import type { CorpusFile } from '../text/corpus';
 import type { LearnerName, TrainingSink } from './events';
+import { innerRateOf } from './adapt';
 import type { AdaptationSettings, DynamicSettings } from './adapt';
 import { argMin, dynamicClassLoss, fitGateOnHeldOut } from './fewshot';
 import { disposeTrainedModel } from './model';
@@ -155,7 +156,7 @@ function reportCurves(model: TrainedModel, pretrained: ParamMap, tasks: readonly
     if (model.learner === 'meta-network' && model.network) {
       queryLoss = metaNetworkQueryCurve({ params: model.params, network: model.network }, task, { steps: k, lr: settings.adapterLr });
     } else {
-      const rate = model.learner === 'meta-sgd' ? { lrs: model.lrs } : { lr: settings.innerLr };
+      const rate = innerRateOf(model, settings.innerLr);
       const curve = adaptWithCurve(model.params, task.support, task.query, { steps: k, ...rate, clipNorm: settings.innerClip });
       disposeMap(curve.params);
       queryLoss = curve.queryLosses;

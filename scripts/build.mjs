@@ -1,4 +1,4 @@
-// Bundles the four entry points with esbuild. `--watch` rebuilds on change.
+// Bundles the five entry points with esbuild. `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,6 +29,14 @@ const entries = [
     ...common,
     entryPoints: ['src/worker/main.ts'],
     outfile: 'dist/worker.js',
+    platform: 'node',
+    format: 'cjs',
+    external: ['@tensorflow/tfjs-node'],
+  },
+  {
+    ...common,
+    entryPoints: ['src/worker/trainingThread.ts'],
+    outfile: 'dist/trainingThread.js',
     platform: 'node',
     format: 'cjs',
     external: ['@tensorflow/tfjs-node'],

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { initBackend } from '../core/backend/backend';
-import { DEFAULT_FEWSHOT_OPTIONS, FEWSHOT_LEARNERS, runFewShot } from '../core/experiment/fewshot';
+import { DEFAULT_FEWSHOT_OPTIONS, runFewShot } from '../core/experiment/fewshot';
 import type { FewShotOptions, FewShotResult } from '../core/experiment/fewshot';
 import { DEFAULT_TRAIN_SETTINGS } from '../core/experiment/train';
 import type { TrainSettings } from '../core/experiment/train';
 import { loadCorpus } from '../core/text/corpus';
 import { LEARNER_NAMES } from '../protocol/trainingEvents';
-import type { LearnerName } from '../protocol/trainingEvents';
+import type { FewShotRow, LearnerName } from '../protocol/trainingEvents';
 import { corpusOptions, reportSkipped, requireDirectory } from './corpusArgs';
 import { formatTable } from './table';
 import { oneOf, parseCommandLine, positiveInteger, UsageError } from './usage';
@@ -22,6 +22,7 @@ export const trainingFlags = {
   hidden: { type: 'string' },
   seed: { type: 'string' },
   quick: { type: 'boolean' },
+  support: { type: 'string' },
 } as const;
 
 /** A few seconds of training: for tests and smoke runs, not for figures. */
@@ -47,6 +48,7 @@ export function settingsFrom(values: TrainingFlagValues): TrainSettings {
     innerSteps: positiveInteger('inner-steps', values['inner-steps'], base.innerSteps),
     hiddenSize: positiveInteger('hidden', values.hidden, base.hiddenSize),
     seed: positiveInteger('seed', values.seed, base.seed),
+    support: oneOf('support', values.support, ['prefix', 'neighbours'] as const, base.support),
   };
 }
 
@@ -103,19 +105,12 @@ function parseLearners(text: string | undefined): LearnerName[] {
 }
 
 export function formatFewShot(result: FewShotResult): string {
-  const ks = [...new Set(result.rows.map((row) => row.k))].sort((a, b) => a - b);
-  const table = FEWSHOT_LEARNERS.filter((learner) => result.rows.some((row) => row.learner === learner)).map((learner) => [
-    learner,
-    ...ks.map((k) => {
-      const row = result.rows.find((r) => r.learner === learner && r.k === k);
-      return row === undefined ? '' : `${row.entropy.toFixed(3)} / ${row.mrr.toFixed(3)}`;
-    }),
-  ]);
   const c = result.choices;
   return (
+    `Support sets: ${result.support === 'neighbours' ? "each file's task-graph neighbours (TEST files: their nearest TRAIN files)" : "each file's first part"}\n` +
     `Query entropy (bits/token) / MRR on ${result.files.test} TEST files, ${result.files.queryTokens} query positions; ` +
     `${result.files.metaTrain} meta-training files, ${result.files.heldOut} held out; ${result.classes} classes\n` +
-    formatTable(['learner', ...ks.map((k) => `k=${k}`)], table) +
+    formatFewShotRows(result.rows) +
     `\nChosen on held-out TRAIN files: inner lr ${c.innerLr}, adapter lr ${c.adapterLr}, dynamic evaluation from ${c.dynamicLearner} at lr ${c.dynamicLr}\n` +
     `Time: pre-training ${(result.timings.pretrainMs / 1000).toFixed(1)} s; ` +
     Object.entries(result.timings.trainMs)
@@ -125,4 +120,18 @@ export function formatFewShot(result: FewShotResult): string {
     `Support set (${result.supportComparison.learner}, query class loss in nats at k = ${result.supportComparison.ks.join(', ')}): ` +
     `file prefix ${result.supportComparison.prefix.map((l) => l.toFixed(3)).join(' ')}; graph neighbours ${result.supportComparison.neighbours.map((l) => l.toFixed(3)).join(' ')}\n`
   );
+}
+
+/** A few-shot table as learners × k columns of "entropy / MRR". */
+export function formatFewShotRows(rows: readonly FewShotRow[]): string {
+  const ks = [...new Set(rows.map((row) => row.k))].sort((a, b) => a - b);
+  const learners = [...new Set(rows.map((row) => row.learner))];
+  const table = learners.map((learner) => [
+    learner,
+    ...ks.map((k) => {
+      const row = rows.find((r) => r.learner === learner && r.k === k);
+      return row === undefined ? '' : `${row.entropy.toFixed(3)} / ${row.mrr.toFixed(3)}`;
+    }),
+  ]);
+  return formatTable(['learner', ...ks.map((k) => `k=${k}`)], table);
 }

@@ -19,8 +19,11 @@ Commands:
                                 S: static | cache | project (default project)
   fewshot <dir> [--json] [--ext .ts,...] [--learners a,b] [--ks 0,1,5,20] [--quick] [--backend B]
           [--vocab K] [--epochs N] [--outer-steps N] [--inner-steps N] [--hidden H] [--seed S]
+          [--support prefix|neighbours]
                                 Meta-train every learner on <dir>'s TRAIN files and print
                                 query entropy / MRR on its TEST files for k = 0, 1, 5, 20.
+                                --support: each task's support set from the file's first
+                                part (default) or from its task-graph neighbours.
   train <dir> --out <file> [--learner L] [--all] [same options as fewshot]
                                 Meta-train one learner (default meta-sgd) on <dir>'s TRAIN
                                 files (every file with --all), fit the gate on held-out

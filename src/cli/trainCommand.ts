@@ -6,7 +6,7 @@ import { trainModel } from '../core/experiment/pipeline';
 import { loadCorpus } from '../core/text/corpus';
 import { LEARNER_NAMES } from '../protocol/trainingEvents';
 import { corpusOptions, reportSkipped, requireDirectory } from './corpusArgs';
-import { settingsFrom, startBackend, trainingFlags } from './fewshotCommand';
+import { formatFewShotRows, settingsFrom, startBackend, trainingFlags } from './fewshotCommand';
 import { oneOf, parseCommandLine, UsageError } from './usage';
 
 /** The learner `train` uses unless told otherwise (see the few-shot table in the README). */
@@ -42,6 +42,8 @@ export async function runTrainCommand(argv: readonly string[]): Promise<number> 
     if (event.type === 'outer-step' && (event.step % 10 === 0 || event.step === event.totalSteps)) {
       log(`${event.learner} outer step ${event.step}/${event.totalSteps}: meta-loss ${event.metaLoss.toFixed(3)}`);
     }
+    if (event.type === 'task-losses') log(`query losses of ${event.losses.length} tasks at k=${event.k}`);
+    if (event.type === 'fewshot-table') log(`few-shot table on held-out files (class level), query entropy (bits/token) / MRR:\n${formatFewShotRows(event.rows)}`);
   });
   if (result.model === undefined) throw new Error('Training was cancelled; no checkpoint was written.');
   const model = result.model;

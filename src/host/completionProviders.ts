@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import type { Completion } from '../core/engine/completionEngine';
+import type { Completion, Continuation } from '../core/engine/completionEngine';
 import { isWordToken, languageKindOf } from '../core/text/lexer';
-import { generateGhostText, looksLikeSecret, tokenToText } from './textMapping';
+import { ghostTextOf, looksLikeSecret, tokenToText } from './textMapping';
 import type { Config } from './config';
 import type { EngineHost } from './engineHost';
 import type { Indexer } from './indexer';
@@ -14,6 +14,8 @@ export const INDEXED_LANGUAGES: readonly string[] = [
 const SUGGESTIONS = 12;
 const GHOST_MAX_TOKENS = 16;
 const GHOST_MIN_PROBABILITY = 0.08;
+/** Hypotheses of ghost text's beam search. */
+const GHOST_BEAM_WIDTH = 3;
 
 /** Asks the worker for next tokens; an error (worker restarting, cancelled) is logged once and answers nothing. */
 class CompletionSource {
@@ -31,11 +33,35 @@ class CompletionSource {
         k,
       });
     } catch (error) {
-      const message = (error as Error).message;
-      if (message !== this.lastError) this.logger.warn(`No completions for now: ${message}.`);
-      this.lastError = message;
+      this.noteError(error);
       return { typedPrefix: '', suggestions: [] };
     }
+  }
+
+  /** The rest of the line, by beam search in the worker (one request); nothing when the worker cannot answer. */
+  async continueLine(document: vscode.TextDocument, textBefore: string, textAfter: string): Promise<Continuation> {
+    const nothing: Continuation = { typedPrefix: '', tokens: [], probability: 0 };
+    if (!this.engine.isRunning) return nothing;
+    try {
+      return await this.engine.request({
+        type: 'completion/continue',
+        path: this.indexer.pathOf(document.uri, document.languageId),
+        textBefore,
+        textAfter,
+        maxTokens: GHOST_MAX_TOKENS,
+        beamWidth: GHOST_BEAM_WIDTH,
+        minProbability: GHOST_MIN_PROBABILITY,
+      });
+    } catch (error) {
+      this.noteError(error);
+      return nothing;
+    }
+  }
+
+  private noteError(error: unknown): void {
+    const message = (error as Error).message;
+    if (message !== this.lastError) this.logger.warn(`No completions for now: ${message}.`);
+    this.lastError = message;
   }
 }
 
@@ -94,13 +120,10 @@ export class MetaInlineCompletionProvider implements vscode.InlineCompletionItem
     await new Promise((resolve) => setTimeout(resolve, settings.debounceMs));
     if (token.isCancellationRequested) return undefined;
     const line = document.lineAt(position.line).text;
-    const ghost = await generateGhostText(textBefore(document, position), (text) => this.source.complete(document, text, 1), {
-      maxTokens: GHOST_MAX_TOKENS,
-      minProbability: GHOST_MIN_PROBABILITY,
-      language: languageKindOf(this.extensionOf(document)),
-      textAfter: line.slice(position.character),
-      isCancelled: () => token.isCancellationRequested,
-    });
+    const before = textBefore(document, position);
+    const continuation = await this.source.continueLine(document, before, line.slice(position.character));
+    if (token.isCancellationRequested) return undefined;
+    const ghost = ghostTextOf(before, continuation, languageKindOf(this.extensionOf(document)));
     if (ghost === undefined || token.isCancellationRequested) return undefined;
     const range = new vscode.Range(position.translate(0, -ghost.typedPrefix.length), position);
     return [new vscode.InlineCompletionItem(ghost.text, range)];

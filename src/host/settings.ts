@@ -1,7 +1,7 @@
 // The typed form of MetaComplete's settings and how raw values map onto it.
 // No 'vscode' import: src/host/config.ts reads VS Code's configuration through it.
 import { LEARNER_NAMES } from '../protocol/trainingEvents';
-import type { LearnerName } from '../protocol/trainingEvents';
+import type { LearnerName, SupportKind } from '../protocol/trainingEvents';
 import { DEFAULT_INCLUDE_GLOBS } from './fileFilter';
 
 /** The engine skips larger files itself (core/text/corpus.ts DEFAULT_MAX_FILE_BYTES), so the setting stops there. */
@@ -69,6 +69,8 @@ export function readSettings(get: (key: string) => unknown): MetaCompleteSetting
  */
 export interface TrainingSettings {
   learner: LearnerName;
+  /** Where each task's support set comes from: the file's first part, or its task-graph neighbours. */
+  support: SupportKind;
   alpha: number;
   beta: number;
   innerLr: number;
@@ -82,6 +84,7 @@ export interface TrainingSettings {
 
 export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
   learner: 'meta-sgd',
+  support: 'prefix',
   alpha: 1,
   beta: 1,
   innerLr: 1,
@@ -93,7 +96,7 @@ export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
   embeddingSize: 64,
 };
 
-type NumericTrainingSetting = Exclude<keyof TrainingSettings, 'learner'>;
+type NumericTrainingSetting = Exclude<keyof TrainingSettings, 'learner' | 'support'>;
 
 /** The range package.json declares for each numeric training setting; `integer` ones are rounded. */
 export const TRAINING_SETTING_RANGES: Record<NumericTrainingSetting, { min: number; max: number; integer: boolean }> = {
@@ -111,6 +114,7 @@ export const TRAINING_SETTING_RANGES: Record<NumericTrainingSetting, { min: numb
 /** The setting keys under `metacomplete.` of each training field. */
 export const TRAINING_SETTING_KEYS = {
   learner: 'training.learner',
+  support: 'training.support',
   alpha: 'training.alpha',
   beta: 'training.beta',
   innerLr: 'training.innerLr',
@@ -134,6 +138,7 @@ export function readTrainingSettings(get: (key: string) => unknown): TrainingSet
   const settings: TrainingSettings = {
     ...DEFAULT_TRAINING_SETTINGS,
     learner: typeof learner === 'string' && (LEARNER_NAMES as readonly string[]).includes(learner) ? (learner as LearnerName) : DEFAULT_TRAINING_SETTINGS.learner,
+    support: get(TRAINING_SETTING_KEYS.support) === 'neighbours' ? 'neighbours' : 'prefix',
   };
   for (const key of Object.keys(TRAINING_SETTING_RANGES) as NumericTrainingSetting[]) {
     settings[key] = trainingNumber(key, get(TRAINING_SETTING_KEYS[key]));

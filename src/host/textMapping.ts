@@ -1,9 +1,12 @@
 // Maps the lexer's tokens back to source text: spacing between tokens, string
-// literals' whitespace marks, and where a generated line stops. No 'vscode'
+// literals' whitespace marks, and ghost text's tokens as text. No 'vscode'
 // import, so it runs under plain mocha.
-import type { Completion } from '../core/engine/completionEngine';
+import type { Continuation } from '../core/engine/completionEngine';
 import { isWordToken, tokenize } from '../core/text/lexer';
 import type { LanguageKind } from '../core/text/lexer';
+import { looksLikeSecret } from '../core/text/secrets';
+
+export { looksLikeSecret };
 
 /** The lexer shows whitespace inside string literals as U+2581. */
 export function tokenToText(token: string): string {
@@ -18,9 +21,6 @@ const KEYWORDS = new Set([
   'instanceof', 'case', 'do', 'else', 'const', 'let', 'var', 'export', 'import', 'from', 'as', 'extends',
   'implements', 'and', 'or', 'not', 'is', 'elif', 'with', 'assert', 'lambda', 'del', 'except', 'def', 'class',
 ]);
-const CLOSERS = new Set([')', ']', '}']);
-const OPENERS = new Set(['(', '[', '{']);
-
 
 /** True for a token that ends an operand, after which `-` or `+` is binary. */
 function endsOperand(token: string): boolean {
@@ -53,25 +53,6 @@ export function detokenize(tokens: readonly string[], context: readonly string[]
   return text;
 }
 
-/**
- * True for a string literal that looks like a key or token: long, without
- * spaces, and random-looking (Shannon entropy of its characters over 3.5
- * bits). Such literals are never suggested, whichever file taught them.
- */
-export function looksLikeSecret(token: string): boolean {
-  if (!/^["'`]/.test(token)) return false;
-  const body = token.slice(1, -1);
-  if (body.length < 16 || body.includes('\u2581')) return false;
-  const counts = new Map<string, number>();
-  for (const char of body) counts.set(char, (counts.get(char) ?? 0) + 1);
-  let entropy = 0;
-  for (const count of counts.values()) {
-    const p = count / body.length;
-    entropy -= p * Math.log2(p);
-  }
-  return entropy > 3.5;
-}
-
 /** A continuation the inline provider shows as ghost text. */
 export interface GhostText {
   /** The identifier part already typed before the cursor, which `text` starts with and replaces. */
@@ -81,58 +62,19 @@ export interface GhostText {
   tokens: string[];
 }
 
-export interface GhostTextOptions {
-  /** Stop after this many tokens. */
-  maxTokens: number;
-  /** Stop when the best next token is less likely than this. */
-  minProbability: number;
-  language: LanguageKind;
-  /** The line's text after the cursor: generation stops before a closer it already has. */
-  textAfter: string;
-  /** True to stop early, e.g. when the editor cancelled the request. */
-  isCancelled?: () => boolean;
-}
-
 /**
- * Greedy decoding over successive next-token predictions, up to the end of the
- * line: after `;` or `{`, before a `}` that belongs to the next line, or before
- * a closer the line already has after the cursor. `next` answers for a text
- * before the cursor, as `completion/complete` does.
+ * The continuation as the editor shows it: the worker's tokens (beam search,
+ * `completion/continue`) joined as source text after the line's tokens, the
+ * typed prefix kept as typed.
  */
-export async function generateGhostText(
-  textBefore: string,
-  next: (textBefore: string) => Promise<Completion>,
-  options: GhostTextOptions,
-): Promise<GhostText | undefined> {
+export function ghostTextOf(textBefore: string, continuation: Continuation, language: LanguageKind): GhostText | undefined {
+  if (continuation.tokens.length === 0) return undefined;
+  const { typedPrefix, tokens } = continuation;
   const lineStart = textBefore.lastIndexOf('\n') + 1;
-  const lineTokens = tokenize(textBefore.slice(lineStart), options.language);
-  const first = await next(textBefore);
-  const typedPrefix = first.typedPrefix;
+  const lineTokens = tokenize(textBefore.slice(lineStart), language);
   if (typedPrefix.length > 0) lineTokens.pop();
   const before = textBefore.slice(0, textBefore.length - typedPrefix.length);
   const endsInSpace = /\s$/.test(before) || before.length === 0;
-  const closerAfter = options.textAfter.trimStart().charAt(0);
-  const tokens: string[] = [];
-  let depth = 0;
-  let completion: Completion = first;
-  while (tokens.length < options.maxTokens && options.isCancelled?.() !== true) {
-    const best = completion.suggestions[0];
-    if (best === undefined || best.probability < options.minProbability) break;
-    const token = best.token;
-    if (CLOSERS.has(token) && depth === 0 && (token === '}' || token === closerAfter)) break;
-    if (/^\s*$/.test(tokenToText(token)) || looksLikeSecret(token)) break;
-    tokens.push(token);
-    if (OPENERS.has(token)) depth++;
-    else if (CLOSERS.has(token)) depth = Math.max(0, depth - 1);
-    if ((token === ';' || token === '{') && depth <= 1) break;
-    if (options.language === 'python' && token === ':' && depth === 0) break;
-    if (tokens.length >= options.maxTokens) break;
-    const generated = joinAfter(tokens, lineTokens, endsInSpace);
-    // A trailing word would be read as a typed prefix; a space closes it.
-    const request = before + generated + (/[A-Za-z0-9_$]$/.test(generated) ? ' ' : '');
-    completion = await next(request);
-  }
-  if (tokens.length === 0) return undefined;
   const text = joinAfter(tokens, lineTokens, endsInSpace);
   // The typed prefix is kept as typed: the first token starts with it.
   return { typedPrefix, text: typedPrefix.length > 0 ? text.trimStart() : text, tokens };

@@ -5,7 +5,7 @@
 import { invalidTrainingEvent } from '../protocol/panelProtocol';
 import type { PanelControls } from '../protocol/panelProtocol';
 import type { EngineRequest, EngineResults, TrainingOverrides, TrainingStatus } from '../protocol/engineProtocol';
-import type { LearnerName, TrainingEvent, TrainingPhase } from '../protocol/trainingEvents';
+import type { LearnerName, SupportKind, TrainingEvent, TrainingPhase } from '../protocol/trainingEvents';
 import type { PanelCommandHandler } from './panel/trainingPanel';
 import type { TrainingSettings } from './settings';
 
@@ -159,8 +159,15 @@ export function trainingOverrides(settings: TrainingSettings): TrainingOverrides
   };
 }
 
-/** The panel's controls that training settings hold; `support` is the panel's own. */
-export function panelControlsOf(settings: TrainingSettings, support: PanelControls['support'] = 'prefix'): PanelControls {
+/**
+ * The settings of a run: the training settings and where each task's
+ * support set comes from (`metacomplete.training.support`; 'prefix' when
+ * the reader does not say).
+ */
+export type TrainingRunSettings = TrainingSettings & { support?: SupportKind };
+
+/** The panel's controls that training settings hold. */
+export function panelControlsOf(settings: TrainingRunSettings, support: PanelControls['support'] = settings.support ?? 'prefix'): PanelControls {
   return { learner: settings.learner, alpha: settings.alpha, beta: settings.beta, innerLr: settings.innerLr, innerSteps: settings.innerSteps, support };
 }
 
@@ -177,7 +184,7 @@ export interface TrainingLog {
 
 export interface TrainingControllerOptions {
   /** The settings a new run starts with, read when it starts. */
-  settings(): TrainingSettings;
+  settings(): TrainingRunSettings;
   /** Where the worker writes the trained model; undefined when there is no workspace storage. */
   modelPath(): string | undefined;
   log: TrainingLog;
@@ -238,7 +245,7 @@ export class TrainingController {
    * over them, e.g. the panel's controls). Rejects with a sentence for the
    * user when the worker refuses (too few files, no workspace storage).
    */
-  async start(changes: Partial<TrainingSettings> = {}): Promise<StartOutcome> {
+  async start(changes: Partial<TrainingRunSettings> = {}): Promise<StartOutcome> {
     const modelPath = this.options.modelPath();
     if (modelPath === undefined) {
       throw new Error('MetaComplete keeps the trained model in the workspace storage: open a folder, then start training.');
@@ -256,9 +263,10 @@ export class TrainingController {
     }
     const settings = { ...this.options.settings(), ...changes };
     const overrides = trainingOverrides(settings);
-    const status: TrainingStatus = await this.engine.request({ type: 'training/start', learner: settings.learner, modelPath, overrides });
+    const support = settings.support ?? 'prefix';
+    const status: TrainingStatus = await this.engine.request({ type: 'training/start', learner: settings.learner, modelPath, overrides, support });
     this.options.log.info(
-      `Training started: ${settings.learner}; pre-training epochs ${settings.pretrainEpochs}, outer steps ${settings.outerSteps}, inner steps ${settings.innerSteps} (inner lr ${settings.innerLr}, α ${settings.alpha}, β ${settings.beta}); ${settings.vocabSize} classes, hidden ${settings.hiddenSize}, embedding ${settings.embeddingSize}.`,
+      `Training started: ${settings.learner}, support sets from ${support === 'prefix' ? "each file's first part" : "each file's task-graph neighbours"}; pre-training epochs ${settings.pretrainEpochs}, outer steps ${settings.outerSteps}, inner steps ${settings.innerSteps} (inner lr ${settings.innerLr}, α ${settings.alpha}, β ${settings.beta}); ${settings.vocabSize} classes, hidden ${settings.hiddenSize}, embedding ${settings.embeddingSize}.`,
     );
     // The worker's own 'preparing' follows; until it does, the run is shown as starting rather than as the last one's end.
     if (!isTrainingRunning(this.view.phase)) {
@@ -293,16 +301,13 @@ export class TrainingController {
   }
 
   /** The handler behind the training panel's Start, Pause and controls. */
-  panelHandler(saveSettings: (changes: Partial<TrainingSettings>) => Promise<void>): PanelCommandHandler {
+  panelHandler(saveSettings: (changes: Partial<TrainingRunSettings>) => Promise<void>): PanelCommandHandler {
     return {
       start: async (controls) => {
         await this.start(settingsOfControls(controls));
       },
       pause: () => this.pause(),
       applyControls: async (controls) => {
-        if (controls.support !== 'prefix') {
-          throw new Error("Training takes each task's support set from the file's own first part; neighbour support sets are not available in training yet.");
-        }
         await saveSettings(settingsOfControls(controls));
       },
     };
@@ -331,6 +336,13 @@ export class TrainingController {
   }
 }
 
-function settingsOfControls(controls: PanelControls): Partial<TrainingSettings> {
-  return { learner: controls.learner, alpha: controls.alpha, beta: controls.beta, innerLr: controls.innerLr, innerSteps: controls.innerSteps };
+function settingsOfControls(controls: PanelControls): Partial<TrainingRunSettings> {
+  return {
+    learner: controls.learner,
+    alpha: controls.alpha,
+    beta: controls.beta,
+    innerLr: controls.innerLr,
+    innerSteps: controls.innerSteps,
+    support: controls.support,
+  };
 }

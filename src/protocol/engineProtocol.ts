@@ -1,7 +1,7 @@
-import type { Completion, EngineStats, FileUpdate } from '../core/engine/completionEngine';
+import type { Completion, Continuation, EngineStats, FileUpdate } from '../core/engine/completionEngine';
 import type { TaskGraphSnapshot } from '../core/graph/taskGraph';
 import { LEARNER_NAMES } from './trainingEvents';
-import type { LearnerName, TrainingEvent } from './trainingEvents';
+import type { LearnerName, SupportKind, TrainingEvent } from './trainingEvents';
 
 /** Bumped whenever a message changes shape; both ends check it on every message. */
 export const ENGINE_PROTOCOL_VERSION = 2;
@@ -26,6 +26,22 @@ export interface CompleteRequest {
   path: string;
   textBefore: string;
   k: number;
+}
+/**
+ * host → worker: ghost text, the most likely rest of the line by beam search
+ * over the model in use, in one request. `textAfter` is the line after the cursor.
+ */
+export interface ContinueRequest {
+  type: 'completion/continue';
+  path: string;
+  textBefore: string;
+  textAfter: string;
+  /** Tokens at most, 1–64. */
+  maxTokens: number;
+  /** Hypotheses kept per step, 1–16 (1 is greedy). */
+  beamWidth: number;
+  /** Tokens less likely than this are not proposed, in [0, 1). */
+  minProbability: number;
 }
 /** host → worker: the task graph as the panel draws it. */
 export interface SnapshotRequest {
@@ -78,6 +94,8 @@ export interface StartTrainingRequest {
   learner: LearnerName;
   modelPath: string;
   overrides: TrainingOverrides;
+  /** Where each task's support set comes from; default 'prefix'. */
+  support?: SupportKind;
 }
 /** host → worker: pause, resume or cancel the running training (a no-op answer when none runs). */
 export interface ControlTrainingRequest {
@@ -99,8 +117,12 @@ export interface AdaptResult {
   learner: LearnerName;
   /** Inner steps taken. */
   k: number;
-  /** Tokens of the file the model adapted on. */
+  /** Tokens of the file the model adapted to. */
   tokens: number;
+  /** Where the support set came from: the file's own text, or its task-graph neighbours' tokens (a model meta-trained so). */
+  support?: SupportKind;
+  /** Tokens of the support set. */
+  supportTokens?: number;
   /** Mean class loss of the file's tokens, nats per token, before and after adapting. */
   lossBefore: number;
   lossAfter: number;
@@ -114,6 +136,7 @@ export type EngineRequest =
   | UpdateFilesRequest
   | RemoveFilesRequest
   | CompleteRequest
+  | ContinueRequest
   | SnapshotRequest
   | StatsRequest
   | SaveIndexRequest
@@ -142,6 +165,7 @@ export interface EngineResults {
   'files/update': FileUpdate[];
   'files/remove': { removed: number };
   'completion/complete': Completion;
+  'completion/continue': Continuation;
   'taskGraph/snapshot': TaskGraphSnapshot;
   'engine/stats': EngineStats & { model?: LoadedModelInfo };
   'engine/save': { files: number; bytes: number; milliseconds: number };
@@ -239,6 +263,27 @@ function parseRequest(request: Record<string, unknown>): EngineRequest {
         k: k as number,
       };
     }
+    case 'completion/continue': {
+      const { maxTokens, beamWidth, minProbability } = request;
+      if (!Number.isInteger(maxTokens) || (maxTokens as number) < 1 || (maxTokens as number) > 64) {
+        throw new ProtocolError('completion/continue needs maxTokens between 1 and 64');
+      }
+      if (!Number.isInteger(beamWidth) || (beamWidth as number) < 1 || (beamWidth as number) > 16) {
+        throw new ProtocolError('completion/continue needs beamWidth between 1 and 16');
+      }
+      if (typeof minProbability !== 'number' || !(minProbability >= 0 && minProbability < 1)) {
+        throw new ProtocolError('completion/continue needs minProbability in [0, 1)');
+      }
+      return {
+        type: 'completion/continue',
+        path: expectString(request.path, 'completion/continue path'),
+        textBefore: expectString(request.textBefore, 'completion/continue textBefore'),
+        textAfter: expectString(request.textAfter, 'completion/continue textAfter'),
+        maxTokens: maxTokens as number,
+        beamWidth: beamWidth as number,
+        minProbability,
+      };
+    }
     case 'taskGraph/snapshot':
       return { type: 'taskGraph/snapshot' };
     case 'engine/stats':
@@ -279,7 +324,11 @@ function parseStartTraining(request: Record<string, unknown>): StartTrainingRequ
     }
     overrides[key as keyof TrainingOverrides] = value;
   }
-  return { type: 'training/start', learner: learner as LearnerName, modelPath, overrides };
+  const support = request.support;
+  if (support !== undefined && support !== 'prefix' && support !== 'neighbours') {
+    throw new ProtocolError(`training/start: support must be "prefix" or "neighbours", got ${JSON.stringify(support)}`);
+  }
+  return { type: 'training/start', learner: learner as LearnerName, modelPath, overrides, ...(support === undefined ? {} : { support }) };
 }
 
 /** An unasked worker → host message (training progress), or undefined when `message` is a response. */

@@ -3,8 +3,11 @@ import { dirname, join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import type { BackendChoice } from '../core/backend/backend';
 import { CompletionEngine } from '../core/engine/completionEngine';
-import type { CompletionMixer } from '../core/engine/completionEngine';
+import type { CompletionMixer, ContinuationMixerFactory } from '../core/engine/completionEngine';
+import { DEFAULT_BEAM_OPTIONS } from '../core/engine/beamSearch';
+import { looksLikeSecret } from '../core/text/secrets';
 import { languageKindOf, tokenize } from '../core/text/lexer';
+import { UNK_CLASS } from '../core/neural/batches';
 import { NeuralCompleter } from './neuralCompleter';
 import { TrainingService } from './training';
 import { disposeTrainedModel } from '../core/experiment/model';
@@ -23,7 +26,7 @@ let backend: Promise<BackendChoice> | undefined;
 const training = new TrainingService(
   () => engine.trainingFiles().map((file) => ({ relPath: file.path, split: 'train' as const, tokens: file.tokens })),
   (event) => parentPort?.postMessage({ version: ENGINE_PROTOCOL_VERSION, event }),
-  (trained) => useModel(trained, { learner: trained.learner, vocabSize: trained.config.vocabSize, backend: String(trained.provenance.backend ?? '') }),
+  (path) => loadModel(path),
 );
 
 /** The neural side of completions, for the model in use. */
@@ -35,6 +38,8 @@ function useModel(trained: TrainedModel, info: LoadedModelInfo): void {
   neural?.dispose();
   if (model !== undefined) disposeTrainedModel(model.value);
   model = { value: trained, info };
+  // The classes' tokens join the vocabulary before any distribution is computed with them.
+  engine.internTokens(trained.classTokens.filter((_, c) => c !== UNK_CLASS));
   neural = new NeuralCompleter(trained, (event) => parentPort?.postMessage({ version: ENGINE_PROTOCOL_VERSION, event }));
   neuralFailure = undefined;
 }
@@ -48,6 +53,26 @@ const mixer: CompletionMixer = (path, tokens, ngram, vocabulary) => {
     neuralFailure = error instanceof Error ? error.message : String(error);
     return undefined;
   }
+};
+
+/** The neural side of ghost text, with the same fallback as `mixer`: a failure mid-search leaves the n-gram answering. */
+const continuationMixer: ContinuationMixerFactory = (path, tokens, vocabulary) => {
+  const guarded = <T>(run: () => T): T | undefined => {
+    if (neural === undefined || neuralFailure !== undefined) return undefined;
+    try {
+      return run();
+    } catch (error) {
+      neuralFailure = error instanceof Error ? error.message : String(error);
+      return undefined;
+    }
+  };
+  const inner = guarded(() => neural?.continuation(path, tokens, vocabulary));
+  if (inner === undefined) return undefined;
+  return {
+    root: (ngram) => guarded(() => inner.root(ngram)),
+    expand: (hypotheses, ngrams) => guarded(() => inner.expand(hypotheses, ngrams)) ?? hypotheses.map(() => undefined),
+    dispose: () => inner.dispose(),
+  };
 };
 
 async function handle(request: EngineRequest): Promise<EngineResults[EngineRequest['type']]> {
@@ -67,9 +92,28 @@ async function handle(request: EngineRequest): Promise<EngineResults[EngineReque
       return { removed: request.paths.filter((path) => engine.removeFile(path)).length };
     case 'completion/complete':
       return engine.complete(request.path, request.textBefore, request.k, mixer);
-    case 'model/adapt':
+    case 'completion/continue':
+      return engine.continueLine(
+        request.path,
+        request.textBefore,
+        { closerAfter: request.textAfter.trimStart().charAt(0), isForbidden: looksLikeSecret },
+        { ...DEFAULT_BEAM_OPTIONS, maxTokens: request.maxTokens, beamWidth: request.beamWidth, minProbability: request.minProbability },
+        continuationMixer,
+      );
+    case 'model/adapt': {
       if (neural === undefined) throw new Error('No trained model yet: run MetaComplete: Start/Resume Meta-Training first.');
-      return neural.adapt(request.path, tokenize(request.text, languageKindOf(request.path)));
+      const tokens = tokenize(request.text, languageKindOf(request.path));
+      if (neural.model.hyper.support !== 'neighbours') return neural.adapt(request.path, tokens);
+      // A model meta-trained on neighbour supports adapts to the tokens of the file's nearest task-graph neighbours.
+      const near = engine
+        .snapshot()
+        .edges.filter((edge) => edge.source === request.path || edge.target === request.path)
+        .sort((a, b) => b.weight - a.weight)
+        .map((edge) => (edge.source === request.path ? edge.target : edge.source));
+      const tokensByPath = new Map(engine.trainingFiles().map((file) => [file.path, file.tokens]));
+      const neighbours = near.map((path) => tokensByPath.get(path)).filter((list): list is string[] => list !== undefined);
+      return neural.adapt(request.path, tokens, neighbours);
+    }
     case 'taskGraph/snapshot':
       return engine.snapshot();
     case 'engine/stats':

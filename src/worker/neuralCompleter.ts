@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor3D } from '@tensorflow/tfjs-core';
-import { adaptAt, lstmForward } from '../core/experiment/adapt';
+import { adaptToSupport, lstmForward } from '../core/experiment/adapt';
 import type { ForwardFn } from '../core/experiment/adapt';
 import { classIndexOf } from '../core/experiment/classes';
 import type { TrainedModel } from '../core/experiment/model';
 import { taskShape } from '../core/experiment/train';
-import { DEFAULT_TRAIN_SETTINGS } from '../core/experiment/train';
+import { DEFAULT_TRAIN_SETTINGS, SUPPORT_NEIGHBOURS } from '../core/experiment/train';
 import { LogisticGate } from '../core/mix/gate';
 import { classMapOf, UnkHandOver } from '../core/mix/unkHandOver';
 import type { ClassMap } from '../core/mix/unkHandOver';
@@ -13,9 +13,10 @@ import { makeBatches, UNK_CLASS } from '../core/neural/batches';
 import type { LmBatch } from '../core/neural/batches';
 import { disposeState } from '../core/neural/lstm';
 import type { LstmState, ParamMap } from '../core/neural/lstm';
-import { adaptMetaNetwork } from '../core/meta/metaNetwork';
+import { adaptMetaNetworkToSupport } from '../core/meta/metaNetwork';
 import { DynamicEvaluator } from '../core/meta/online';
 import { cloneParams, disposeMap, meanLoss } from '../core/meta/paramMaps';
+import type { ContinuationMixer } from '../core/engine/completionEngine';
 import type { TokenDistribution } from '../core/ngram/tokenModel';
 import type { Vocabulary } from '../core/text/vocabulary';
 import type { AdaptResult } from '../protocol/engineProtocol';
@@ -71,33 +72,97 @@ export class NeuralCompleter {
     const ids = tokens.map((token) => this.classIndex.get(token) ?? UNK_CLASS);
     this.readUpTo(path, file, ids);
     if (file.probabilities === undefined) return undefined;
-    const classes = this.classMap(vocabulary);
-    const neural = new UnkHandOver(file.probabilities, ngram, classes, vocabulary, candidateInClassMass(ngram, classes));
-    return this.gate.mix(neural, ngram, neural.summary);
+    return this.mixWith(file.probabilities, ngram, vocabulary);
   }
 
-  /** Adapts the model to one file's text by its learner's k-step rule; completions in that file then use it. */
-  adapt(path: string, tokens: readonly string[]): AdaptResult {
+  /**
+   * The mixture for ghost text's beam search: at the cursor, then after each
+   * hypothesis, whose LSTM states grow from their parents' in one batched
+   * step per token. The file's own state (what the user typed) is read as
+   * for `mix` and left as it is by the hypotheses.
+   */
+  continuation(path: string, tokens: readonly string[], vocabulary: Vocabulary): ContinuationMixer | undefined {
+    if (tokens.length === 0 || this.gate === undefined) return undefined;
+    const file = this.fileState(path);
+    this.readUpTo(path, file, tokens.map((token) => this.classIndex.get(token) ?? UNK_CLASS));
+    if (file.probabilities === undefined || file.state === undefined) return undefined;
+    const vocab = this.model.classTokens.length;
+    const mixWith = (probabilities: Float32Array, ngram: TokenDistribution) => this.mixWith(probabilities, ngram, vocabulary);
+    const root = file.probabilities;
+    // Row i of `states` is hypothesis i of the last step (the root's single row at first); the file's state is not ours to free.
+    let states: LstmState = file.state;
+    let owned = false;
+    return {
+      root: (ngram) => mixWith(root, ngram),
+      expand: (hypotheses, ngrams) => {
+        const parents = tf.tensor1d(Int32Array.from(hypotheses, (hypothesis) => hypothesis.parent), 'int32');
+        const gathered: LstmState = { h: states.h.map((h) => tf.gather(h, parents)), c: states.c.map((c) => tf.gather(c, parents)) };
+        parents.dispose();
+        const inputs = Int32Array.from(hypotheses, (hypothesis) => this.classIndex.get(hypothesis.token) ?? UNK_CLASS);
+        const out = file.forward(
+          { batchSize: hypotheses.length, timeSteps: 1, inputs, targets: new Int32Array(inputs.length), mask: new Float32Array(inputs.length) },
+          gathered,
+        );
+        disposeState(gathered);
+        if (owned) disposeState(states);
+        states = out.state;
+        owned = true;
+        const softmax = tf.tidy(() => tf.softmax(tf.reshape(out.logits, [hypotheses.length, vocab])));
+        out.logits.dispose();
+        const probabilities = softmax.dataSync() as Float32Array;
+        softmax.dispose();
+        floorProbabilities(probabilities);
+        return ngrams.map((ngram, i) => mixWith(probabilities.subarray(i * vocab, (i + 1) * vocab), ngram));
+      },
+      dispose: () => {
+        if (owned) disposeState(states);
+        owned = false;
+      },
+    };
+  }
+
+  /**
+   * The gate's mixture of the LSTM's class distribution (its `<unk>` handed
+   * over to the n-gram) and the n-gram's. The n-gram's probabilities are
+   * memoised: the in-class mass and the ranking ask for the same tokens.
+   */
+  private mixWith(probabilities: Float32Array, ngram: TokenDistribution, vocabulary: Vocabulary): TokenDistribution | undefined {
+    if (this.gate === undefined) return undefined;
+    const classes = this.classMap(vocabulary);
+    const memo = memoised(ngram);
+    const neural = new UnkHandOver(probabilities, memo, classes, vocabulary, candidateInClassMass(memo, classes));
+    return this.gate.mix(neural, memo, neural.summary);
+  }
+
+  /**
+   * Adapts the model to one file by its learner's k-step rule; completions in
+   * that file then use it. A model meta-trained on neighbour supports adapts
+   * to `neighbours` (the tokens of the file's task-graph neighbours, most
+   * similar first), as it learned to; any other model, or a file without
+   * neighbours, adapts to the file's own text. The losses are the file's.
+   */
+  adapt(path: string, tokens: readonly string[], neighbours: readonly (readonly string[])[] = []): AdaptResult {
     const started = performance.now();
-    const ids = Int32Array.from(tokens.map((token) => this.classIndex.get(token) ?? UNK_CLASS));
+    const toIds = (list: readonly string[]): Int32Array => Int32Array.from(list.map((token) => this.classIndex.get(token) ?? UNK_CLASS));
+    const ids = toIds(tokens);
     if (ids.length < 2) throw new Error('The file has too few tokens to adapt to; type some code first.');
     const k = this.model.hyper.innerSteps;
     const shape = taskShape(DEFAULT_TRAIN_SETTINGS);
     const streams = [makeBatches(ids, shape)];
+    const neighbourIds =
+      this.model.hyper.support === 'neighbours' ? neighbours.slice(0, SUPPORT_NEIGHBOURS).map(toIds).filter((list) => list.length >= 2) : [];
+    // As in training: the support budget shared out among the neighbours, each from its start.
+    const perNeighbour = Math.max(2, Math.floor(DEFAULT_TRAIN_SETTINGS.maxSupportTokens / Math.max(neighbourIds.length, 1)));
+    const supports = neighbourIds.length > 0 ? neighbourIds.map((list) => list.subarray(0, perNeighbour)) : [ids];
+    const adapterLr = Number(this.model.provenance.adapterLr ?? DEFAULT_TRAIN_SETTINGS.adapterLr);
     const lossBefore = meanLoss(this.model.params, streams).loss;
     let lossAfter = lossBefore;
     let adapted: FileState | undefined;
-    adaptAt(
+    adaptToSupport(
       this.model,
-      ids,
-      ids.length,
+      supports,
       [k],
-      {
-        innerLr: this.model.hyper.innerLr,
-        adapterLr: Number(this.model.provenance.adapterLr ?? DEFAULT_TRAIN_SETTINGS.adapterLr),
-        innerClip: DEFAULT_TRAIN_SETTINGS.innerClip,
-        shape,
-      },
+      { innerLr: this.model.hyper.innerLr, adapterLr, innerClip: DEFAULT_TRAIN_SETTINGS.innerClip, shape },
       (_k, run, params) => {
         lossAfter = batchesLoss(run, streams[0]);
         if (params !== undefined) adapted = this.newFileState({ start: cloneParams(params) });
@@ -105,17 +170,23 @@ export class NeuralCompleter {
     );
     if (adapted === undefined) {
       // The Meta-Network adapts by a generated adapter: keep it as the file's model.
-      const network = adaptMetaNetwork({ params: this.model.params, network: this.model.network as ParamMap }, ids, {
-        steps: k,
-        lr: Number(this.model.provenance.adapterLr ?? DEFAULT_TRAIN_SETTINGS.adapterLr),
-        ...shape,
-      });
+      const supportStreams = supports.map((list) => makeBatches(list, shape)).filter((stream) => stream.length > 0);
+      const network = adaptMetaNetworkToSupport({ params: this.model.params, network: this.model.network as ParamMap }, supportStreams, { steps: k, lr: adapterLr });
       adapted = this.newFileState({ fixed: network.forward, release: () => network.dispose() });
     }
     this.files.get(path)?.release();
     this.files.delete(path);
     this.remember(path, adapted);
-    return { learner: this.model.learner, k, tokens: ids.length, lossBefore, lossAfter, milliseconds: Math.round(performance.now() - started) };
+    return {
+      learner: this.model.learner,
+      k,
+      tokens: ids.length,
+      support: neighbourIds.length > 0 ? 'neighbours' : 'prefix',
+      supportTokens: supports.reduce((sum, list) => sum + list.length, 0),
+      lossBefore,
+      lossAfter,
+      milliseconds: Math.round(performance.now() - started),
+    };
   }
 
   /** Forgets a file's adaptation (closed or deleted). */
@@ -225,7 +296,7 @@ export class NeuralCompleter {
     out.logits.dispose();
     file.probabilities = last.dataSync() as Float32Array;
     last.dispose();
-    for (let i = 0; i < file.probabilities.length; i++) if (!(file.probabilities[i] >= 1e-30)) file.probabilities[i] = 1e-30;
+    floorProbabilities(file.probabilities);
     file.read.push(...fresh);
     this.learnOnline(path, file, fresh);
   }
@@ -263,6 +334,33 @@ export class NeuralCompleter {
   }
 }
 
+/** The distribution with each token's probability computed once (a nested-model lookup is the costly part of mixing). */
+function memoised(distribution: TokenDistribution): TokenDistribution {
+  const known = new Map<number, number>();
+  return {
+    vocabularySize: distribution.vocabularySize,
+    escapeProbability: distribution.escapeProbability,
+    confidence: distribution.confidence,
+    matchedOrder: distribution.matchedOrder,
+    contextCount: distribution.contextCount,
+    contextDistinct: distribution.contextDistinct,
+    probability: (token) => {
+      let p = known.get(token);
+      if (p === undefined) {
+        p = distribution.probability(token);
+        known.set(token, p);
+      }
+      return p;
+    },
+    collectCandidates: (typedPrefix, limit, into) => distribution.collectCandidates(typedPrefix, limit, into),
+  };
+}
+
+/** Softmax rows floored at 1e-30, so that no token's log-probability is infinite (NaN becomes the floor too). */
+function floorProbabilities(probabilities: Float32Array): void {
+  for (let i = 0; i < probabilities.length; i++) if (!(probabilities[i] >= 1e-30)) probabilities[i] = 1e-30;
+}
+
 /** Mean loss of a forward function over one stream (state carried), nats per token. */
 function batchesLoss(run: ForwardFn, batches: readonly LmBatch[]): number {
   let total = 0;
@@ -290,8 +388,14 @@ function batchesLoss(run: ForwardFn, batches: readonly LmBatch[]): number {
   return count === 0 ? 0 : total / count;
 }
 
-/** n-gram candidates whose mass stands in for the whole in-class mass while typing. */
-const MASS_CANDIDATES = 256;
+/**
+ * n-gram candidates whose mass stands in for the whole in-class mass while
+ * typing. 64 is what the n-gram keeps ranked per large context
+ * (`RANKING_SIZE` in ngramModel.ts): more would rescan every successor of
+ * those contexts on each keystroke, which the ghost-text profile showed
+ * costing as much as everything else together.
+ */
+const MASS_CANDIDATES = 64;
 
 /**
  * The n-gram's mass on tokens the LSTM has a class for, summed over the

@@ -1,41 +1,41 @@
 import { join } from 'node:path';
-import type { BackendChoice } from '../core/backend/backend';
-import type { TrainedModel } from '../core/experiment/model';
+import { Worker } from 'node:worker_threads';
 import type { TrainSettings } from '../core/experiment/train';
 import type { CorpusFile } from '../core/text/corpus';
 import type { StartTrainingRequest, TrainingStatus } from '../protocol/engineProtocol';
 import type { LearnerName, TrainingEvent } from '../protocol/trainingEvents';
+import type { TrainingControlMessage, TrainingRun, TrainingThreadMessage } from './trainingThread';
 
 interface Run {
   learner: LearnerName;
-  abort: AbortController;
+  /** The thread training this run. */
+  thread: Worker | undefined;
+  cancelled: boolean;
   paused: boolean;
-  /** Resolved on resume (or cancel) to let a paused run go on. */
-  waiters: (() => void)[];
 }
 
 /**
- * Meta-training inside the worker, in the background: `start` answers at
- * once and the run yields to the event loop between steps, so completion
- * requests are served while it trains. Progress leaves through `emit`;
- * the finished model is written to the requested path, then handed to
- * `adopt` (which owns it from then on).
+ * Meta-training in the background, on a thread of its own (trainingThread.ts):
+ * `start` answers at once, completions in this worker never wait for a
+ * training step, and the thread's memory goes back when the run ends.
+ * Progress leaves through `emit`; the finished model is written to the
+ * requested path by the thread, then loaded here by `adopt`.
  */
 export class TrainingService {
   private run: Run | undefined;
-  private backend: Promise<BackendChoice> | undefined;
 
   constructor(
     private readonly files: () => CorpusFile[],
     private readonly emit: (event: TrainingEvent) => void,
-    private readonly adopt: (model: TrainedModel, path: string) => void,
+    private readonly adopt: (path: string) => Promise<unknown>,
     private readonly wasmDir = join(__dirname, 'wasm'),
+    private readonly threadScript = join(__dirname, 'trainingThread.js'),
   ) {}
 
   status(): TrainingStatus {
     const run = this.run;
     if (run === undefined) return { state: 'idle' };
-    const state = run.abort.signal.aborted ? 'cancelling' : run.paused ? 'paused' : 'running';
+    const state = run.cancelled ? 'cancelling' : run.paused ? 'paused' : 'running';
     return { state, learner: run.learner };
   }
 
@@ -45,7 +45,7 @@ export class TrainingService {
     }
     const files = this.files();
     if (files.length < 2) throw new Error('Index at least two source files before training: every file is a task.');
-    const run: Run = { learner: request.learner, abort: new AbortController(), paused: false, waiters: [] };
+    const run: Run = { learner: request.learner, thread: undefined, cancelled: false, paused: false };
     this.run = run;
     void this.train(run, request, files).finally(() => {
       if (this.run === run) this.run = undefined;
@@ -54,9 +54,11 @@ export class TrainingService {
   }
 
   pause(): TrainingStatus {
-    if (this.run !== undefined && !this.run.paused) {
-      this.run.paused = true;
-      this.emit({ type: 'training-state', phase: 'paused', learner: this.run.learner, step: 0, totalSteps: 0 });
+    const run = this.run;
+    if (run !== undefined && !run.paused && !run.cancelled) {
+      run.paused = true;
+      this.tell(run, { kind: 'pause' });
+      this.emit({ type: 'training-state', phase: 'paused', learner: run.learner, step: 0, totalSteps: 0 });
     }
     return this.status();
   }
@@ -65,7 +67,7 @@ export class TrainingService {
     const run = this.run;
     if (run !== undefined && run.paused) {
       run.paused = false;
-      for (const wake of run.waiters.splice(0)) wake();
+      this.tell(run, { kind: 'resume' });
     }
     return this.status();
   }
@@ -73,58 +75,68 @@ export class TrainingService {
   cancel(): TrainingStatus {
     const run = this.run;
     if (run !== undefined) {
-      run.abort.abort();
+      run.cancelled = true;
       run.paused = false;
-      for (const wake of run.waiters.splice(0)) wake();
+      this.tell(run, { kind: 'cancel' });
     }
     return this.status();
+  }
+
+  private tell(run: Run, message: TrainingControlMessage): void {
+    run.thread?.postMessage(message);
   }
 
   private async train(run: Run, request: StartTrainingRequest, files: CorpusFile[]): Promise<void> {
     const learner = run.learner;
     try {
-      // TensorFlow.js loads on first use: a worker that only serves n-gram completions starts without it.
-      const [{ initBackend }, { DEFAULT_FEWSHOT_OPTIONS }, { DEFAULT_TRAIN_SETTINGS }, { trainModel }, { saveModelCheckpoint }, { disposeTrainedModel }] =
-        await Promise.all([
-          import('../core/backend/backend'),
-          import('../core/experiment/fewshot'),
-          import('../core/experiment/train'),
-          import('../core/experiment/pipeline'),
-          import('../core/persist/modelCheckpoint'),
-          import('../core/experiment/model'),
-        ]);
-      this.backend ??= initBackend({ wasmDir: this.wasmDir, log: () => undefined });
-      const backend = await this.backend;
+      const { DEFAULT_TRAIN_SETTINGS } = await import('../core/experiment/train');
       const settings: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, ...request.overrides };
       if (request.overrides.vocabSize !== undefined) settings.vocabSize = Math.max(2, Math.round(request.overrides.vocabSize));
-      const control = {
-        signal: run.abort.signal,
-        whilePaused: () => (run.paused ? new Promise<void>((resolve) => run.waiters.push(resolve)) : Promise.resolve()),
-      };
-      const result = await trainModel(files, { ...DEFAULT_FEWSHOT_OPTIONS, settings, learner }, this.emit, control);
-      if (result.model === undefined) {
-        this.emit({ type: 'training-state', phase: 'cancelled', learner, step: result.metaLosses.length, totalSteps: settings.outerSteps });
+      settings.support = request.support ?? 'prefix';
+      const job: TrainingRun = { files, learner, settings, modelPath: request.modelPath, wasmDir: this.wasmDir };
+      const outcome = await this.runThread(run, job);
+      if (outcome.kind === 'cancelled') {
+        this.emit({ type: 'training-state', phase: 'cancelled', learner, step: outcome.steps, totalSteps: settings.outerSteps });
         return;
       }
-      const model = result.model;
-      model.provenance = { ...model.provenance, backend: backend.name };
-      try {
-        await saveModelCheckpoint(request.modelPath, model);
-      } catch (error) {
-        disposeTrainedModel(model);
-        throw error;
-      }
-      this.adopt(model, request.modelPath);
+      if (outcome.kind === 'failed') throw new Error(outcome.message);
+      await this.adopt(request.modelPath);
       this.emit({
         type: 'training-state',
         phase: 'done',
         learner,
-        step: result.metaLosses.length,
+        step: outcome.steps,
         totalSteps: settings.outerSteps,
-        message: `model saved (${model.provenance.files} files, ${model.provenance.wallSeconds} s, ${backend.name})`,
+        message: `model saved (${outcome.files} files, ${outcome.wallSeconds} s, ${outcome.backend})`,
       });
     } catch (error) {
       this.emit({ type: 'training-state', phase: 'error', learner, step: 0, totalSteps: 0, message: error instanceof Error ? error.message : String(error) });
     }
+  }
+
+  /** Runs the job on a new thread, forwarding its progress; resolves with how it ended (a thread that dies is a failure). */
+  private runThread(run: Run, job: TrainingRun): Promise<Exclude<TrainingThreadMessage, { kind: 'event' }>> {
+    return new Promise((resolve) => {
+      const thread = new Worker(this.threadScript, { workerData: job });
+      run.thread = thread;
+      if (run.cancelled) thread.postMessage({ kind: 'cancel' } satisfies TrainingControlMessage);
+      else if (run.paused) thread.postMessage({ kind: 'pause' } satisfies TrainingControlMessage);
+      let ended = false;
+      const end = (outcome: Exclude<TrainingThreadMessage, { kind: 'event' }>) => {
+        if (ended) return;
+        ended = true;
+        run.thread = undefined;
+        void thread.terminate();
+        resolve(outcome);
+      };
+      thread.on('message', (message: TrainingThreadMessage) => {
+        if (message.kind === 'event') {
+          // The thread may still report a step it was in when paused; the paused state stands.
+          if (!(run.paused && message.event.type === 'training-state' && message.event.phase !== 'paused')) this.emit(message.event);
+        } else end(message);
+      });
+      thread.on('error', (error) => end({ kind: 'failed', message: `the training thread failed: ${error.message}` }));
+      thread.on('exit', (code) => end({ kind: 'failed', message: `the training thread stopped (exit code ${code}) before it finished` }));
+    });
   }
 }

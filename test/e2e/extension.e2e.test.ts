@@ -369,7 +369,7 @@ describe('MetaComplete in VS Code (code-server)', function () {
       // The fixture's .vscode/settings.json asks for a tiny model: 1 pre-training epoch, 3 outer steps.
       const started = await workbench.waitForOutputText('MetaComplete', 'Training started: meta-sgd', 30_000);
       assert.ok(
-        started.includes('Training started: meta-sgd; pre-training epochs 1, outer steps 3, inner steps 5') && started.includes('200 classes, hidden 16, embedding 16'),
+        started.includes("Training started: meta-sgd, support sets from each file's first part; pre-training epochs 1, outer steps 3, inner steps 5") && started.includes('200 classes, hidden 16, embedding 16'),
         `training did not start with the workspace settings:\n${started}`,
       );
       await workbench.screenshot('14-training-progress');
@@ -407,7 +407,7 @@ describe('MetaComplete in VS Code (code-server)', function () {
     });
   });
 
-  it('"Show Training Panel" draws the task graph, and its loss curve grows while training runs', async function () {
+  it('"Show Training Panel" draws the task graph, its loss curve grows while training runs, then the few-shot table and online loss while typing show', async function () {
     this.timeout(300_000);
     await withExtensionHostLogs(async () => {
       await workbench.page.keyboard.press('Escape');
@@ -440,6 +440,26 @@ describe('MetaComplete in VS Code (code-server)', function () {
       assert.ok((await outerPoints()) >= 3, `the outer-loss chart has ${await outerPoints()} points after a 3-step run`);
       assert.ok(Number(await panel.locator('body').getAttribute('data-seq')) > 0, 'the panel applied deltas');
       await workbench.screenshot('18-training-panel-trained');
+
+      // A run ends with the few-shot table on the held-out file: one row per learner, one column per k.
+      const fewShot = panel.locator('#chart-fewshot');
+      await until('few-shot table rows', async () => (await fewShot.locator('tbody tr').count()) >= 1, 30_000);
+      assert.ok((await fewShot.locator('thead th').count()) >= 2, 'the few-shot table has no k columns');
+
+      // Typing in a file the model was not adapted to: dynamic evaluation reads the text and reports its loss.
+      const chartPoints = async (chart: string): Promise<number> => {
+        const text = (await panel.locator(`#chart-${chart}`).getAttribute('data-points')) ?? '';
+        return text.split(',').reduce((sum, part) => sum + (Number(part.split(':').at(-1)) || 0), 0);
+      };
+      await workbench.openFile('src/glimmerwartQueue.ts');
+      await workbench.typeInEditor('\nexport const snorkelTotal = new GlimmerwartQueue(3).size + zorblaxFrobnicate(3, 2);\n');
+      await workbench.runCommand('MetaComplete: Show Training Panel');
+      // The chart follows the file being typed in; earlier typing elsewhere does not count.
+      const onlineTitle = async (): Promise<string> => (await panel.locator('#chart-online-loss h2').textContent()) ?? '';
+      await until('online-loss points for the typed file', async () => /glimmerwartQueue\.ts/.test(await onlineTitle()) && (await chartPoints('online-loss')) >= 1, 60_000);
+      // The charts column is taller than the editor area: bring the online chart and the table into view.
+      await fewShot.scrollIntoViewIfNeeded();
+      await workbench.screenshot('19-training-panel-online-loss-and-few-shot');
     });
   });
 });

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { PANEL_PROTOCOL_VERSION, invalidPanelToHostMessage } from '../../src/protocol/panelProtocol';
 import type { PanelCommand, PanelState, PanelToHostMessage } from '../../src/protocol/panelProtocol';
@@ -24,6 +25,22 @@ async function pointsOf(page: Page, chart: string): Promise<Record<string, numbe
         return [entry.slice(0, at), Number(entry.slice(at + 1))];
       }),
   );
+}
+
+/**
+ * The colour (r, g, b) of the page pixel at (x, y), from a screenshot: what
+ * the user sees, whichever canvas (2D or WebGL) drew it. A 1×1 PNG's one
+ * row needs no unfiltering: every PNG filter of a lone pixel is the identity.
+ */
+async function screenPixel(page: Page, x: number, y: number): Promise<number[]> {
+  const png = await page.screenshot({ clip: { x: Math.floor(x), y: Math.floor(y), width: 1, height: 1 } });
+  const chunks: Buffer[] = [];
+  for (let at = 8; at < png.length; ) {
+    const length = png.readUInt32BE(at);
+    if (png.toString('latin1', at + 4, at + 8) === 'IDAT') chunks.push(png.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  return [...zlib.inflateSync(Buffer.concat(chunks)).subarray(1, 4)];
 }
 
 /** Commands the page posted after the first `skip` messages; each one must pass the host's validation. */
@@ -204,6 +221,140 @@ describe('training panel webview (built bundle in headless Chromium)', function 
     assert.ok(png.kind === 'exportPng' && png.dataUrl.length > 1000);
     const table = commands[3];
     assert.ok(table.kind === 'exportCsv' && table.csv.startsWith('learner,k,entropy_bits,mrr\n'));
+    await page.close();
+  });
+
+  it('zooms on the wheel and pans by dragging a 300-node graph; hover and click still find nodes', async () => {
+    const page = await openPanel(browser);
+    const state = syntheticState(300);
+    state.selectedTask = undefined;
+    await deliver(page, snapshotMessage(1, state));
+    const box = await page.locator('#task-graph').boundingBox();
+    assert.ok(box !== null);
+    const fitted = Number(await attribute(page, '.graph', 'data-zoom'));
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let step = 0; step < 6; step++) await page.mouse.wheel(0, -120);
+    // The zoom is recorded once the view rests (150 ms).
+    await page.waitForFunction(`Number(document.querySelector('.graph').dataset.zoom) > ${fitted * 2}`);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 40, box.y + box.height / 2 + 30, { steps: 4 });
+    await page.mouse.up();
+    assert.equal((await commandsSince(page, 0)).filter((command) => command.kind === 'selectTask').length, 0, 'a drag is not a click');
+    // Zoomed in, nodes are large: a coarse grid of pointer positions meets one.
+    let found: { x: number; y: number; path: string } | undefined;
+    for (let row = 1; row < 12 && found === undefined; row++) {
+      for (let column = 1; column < 16 && found === undefined; column++) {
+        const x = box.x + (box.width * column) / 16;
+        const y = box.y + (box.height * row) / 12;
+        await page.mouse.move(x, y);
+        if (await page.locator('.tooltip').isVisible()) found = { x, y, path: (await attribute(page, '.tooltip', 'data-path')) ?? '' };
+      }
+    }
+    assert.ok(found !== undefined, 'no node under any grid point after zooming in');
+    assert.match((await page.locator('.tooltip').textContent()) ?? '', new RegExp(`${found.path.replace(/[.]/g, '\\.')}.*Loss before`, 's'));
+    const before = (await posted(page)).length;
+    await page.mouse.click(found.x, found.y);
+    assert.deepEqual(await commandsSince(page, before), [{ kind: 'selectTask', path: found.path }]);
+    assert.equal(await attribute(page, '.graph', 'data-selected'), found.path);
+    await page.close();
+  });
+
+  it('colours nodes by loss after adaptation where known, else before, with a legend and a "no loss yet" ring', async () => {
+    const page = await openPanel(browser);
+    const state = syntheticState(40);
+    for (const node of state.graph.nodes) {
+      delete node.lossBefore;
+      delete node.lossAfter;
+    }
+    await deliver(page, snapshotMessage(1, state));
+    const legend = page.locator('#graph-legend');
+    assert.equal(await attribute(page, '#graph-legend', 'data-loss-shown'), 'none');
+    assert.equal(await attribute(page, '.graph', 'data-hollow'), '40');
+    assert.match((await legend.textContent()) ?? '', /none measured yet.*no loss yet \(40 files\)/);
+
+    // The engine's k = 0 losses of training tasks (before only), then adapted losses of two held-out tasks.
+    const [first, second, third] = state.graph.nodes.map((node) => node.path);
+    state.graph.nodes[2].lossBefore = 4.5;
+    state.graph.nodes[3].lossBefore = 3.5;
+    await deliver(page, snapshotMessage(2, state));
+    assert.equal(await attribute(page, '#graph-legend', 'data-loss-shown'), 'before');
+    assert.match((await legend.textContent()) ?? '', /before adaptation \(k = 0\).*3\.50.*4\.50 nats\/token.*no loss yet \(38 files\)/);
+    assert.equal(await attribute(page, '.graph', 'data-hollow'), '38');
+
+    await deliver(page, deltaMessage(3, { kind: 'training', event: { type: 'task-losses', learner: 'reptile', k: 5, losses: [
+      { task: first, before: 4, after: 3 },
+      { task: second, before: 4.2, after: 3.2 },
+    ] } }));
+    assert.equal(await attribute(page, '#graph-legend', 'data-loss-shown'), 'mixed');
+    assert.match((await legend.textContent()) ?? '', /after adaptation \(2 files\), else before adaptation \(k = 0, 2 files\).*3\.00.*4\.50.*no loss yet \(36 files\)/);
+    assert.equal(await attribute(page, '.graph', 'data-hollow'), '36');
+    assert.ok(third !== undefined);
+
+    // Community colours need no loss: no rings.
+    await page.locator('#colour-by').click();
+    await page.locator('#colour-by vscode-option[value="community"]').click();
+    assert.equal(await attribute(page, '.graph', 'data-hollow'), '0');
+    assert.match((await legend.textContent()) ?? '', /community \(1 community\)/);
+    await page.close();
+  });
+
+  it('fills a measured node and leaves an unmeasured one a hollow ring (pixels)', async () => {
+    const page = await openPanel(browser);
+    const state = syntheticState(1);
+    const node = state.graph.nodes[0];
+    delete node.lossBefore;
+    delete node.lossAfter;
+    await deliver(page, snapshotMessage(1, state));
+    // The one node is fitted to the centre of the graph; read the pixel there as the user sees it.
+    const box = await page.locator('#task-graph').boundingBox();
+    assert.ok(box !== null);
+    const centrePixel = async (): Promise<number[]> => {
+      await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+      return screenPixel(page, box.x + box.width / 2, box.y + box.height / 2);
+    };
+    const background = await screenPixel(page, box.x + 3, box.y + 3);
+    assert.deepEqual(await centrePixel(), background, 'an unmeasured node is not filled');
+    // Its ring: the one node is the largest (28 px across at zoom 1).
+    const radius = 14 * Number(await attribute(page, '.graph', 'data-zoom'));
+    assert.notDeepEqual(await screenPixel(page, box.x + box.width / 2 + radius - 1, box.y + box.height / 2), background, 'an unmeasured node has a ring');
+    await deliver(page, deltaMessage(2, { kind: 'training', event: { type: 'task-losses', learner: 'reptile', k: 5, losses: [{ task: node.path, before: 4, after: 3 }] } }));
+    // One measured loss sits mid-scale: hsl(60, 70%, 45%) = rgb(195, 195, 34).
+    const filled = await centrePixel();
+    assert.ok(filled.every((channel, i) => Math.abs(channel - [195, 195, 34][i]) <= 2), `centre pixel ${filled.join(', ')}`);
+    await page.close();
+  });
+
+  it('renders the few-shot table (learners × k) from a fewshot-table event and again after a resync', async () => {
+    const page = await openPanel(browser);
+    const state = syntheticState(10);
+    state.curves.fewShot = [];
+    await deliver(page, snapshotMessage(1, state));
+    assert.equal(await page.locator('#chart-fewshot .empty').isVisible(), true);
+    const rows = ['transfer', 'reptile', 'meta-sgd'].flatMap((learner, l) => [0, 1, 5, 10].map((k) => ({ learner, k, entropy: 5 - l * 0.3 - k * 0.05, mrr: 0.3 + l * 0.02 + k * 0.01 })));
+    await deliver(page, deltaMessage(2, { kind: 'training', event: { type: 'fewshot-table', rows } }));
+    const shape = async (target: Page) => ({
+      rows: await target.locator('#chart-fewshot tbody tr').count(),
+      columns: await target.locator('#chart-fewshot thead th').count(),
+      firstRow: ((await target.locator('#chart-fewshot tbody tr').first().textContent()) ?? '').replace(/\s+/g, ' '),
+    });
+    const shown = await shape(page);
+    assert.deepEqual(shown, { rows: 3, columns: 5, firstRow: 'transfer5.00 · 0.3004.95 · 0.3104.75 · 0.3504.50 · 0.400' });
+    assert.equal(await page.locator('#chart-fewshot .empty').isVisible(), false);
+
+    // A lost delta makes the page ask for a snapshot; the host's snapshot (with the table) brings it back.
+    await deliver(page, deltaMessage(4, { kind: 'training', event: { type: 'online-loss', task: 'src/a.ts', tokens: 40, loss: 2.5 } }));
+    const resync = (await posted(page)).filter((message) => message.type === 'panel/resync');
+    assert.deepEqual(resync.map((message) => message.type === 'panel/resync' && message.lastSeq), [2]);
+    const afterResync = syntheticState(10);
+    afterResync.curves.fewShot = rows;
+    await deliver(page, snapshotMessage(4, afterResync));
+    assert.deepEqual(await shape(page), shown);
+
+    // And a reloaded page, which starts from the snapshot alone.
+    const reloaded = await openPanel(browser);
+    await deliver(reloaded, snapshotMessage(4, afterResync));
+    assert.deepEqual(await shape(reloaded), shown);
+    await reloaded.close();
     await page.close();
   });
 

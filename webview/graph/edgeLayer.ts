@@ -1,9 +1,9 @@
 /**
- * Similarity edges drawn on a canvas under cytoscape's. As cytoscape
+ * Similarity edges drawn on a canvas under the `NodeLayer`. As cytoscape
  * elements, the ~15,000 edges of a 2,000-file kNN graph made the first
  * render take over ten seconds here (per-element style and bookkeeping);
- * drawn as a few batched paths, they cost milliseconds per frame. Nodes stay
- * cytoscape elements (hover, click, styles); edges need no interaction.
+ * drawn as a few batched paths, they cost tens of milliseconds per draw, so
+ * they are drawn when the view rests and moved as a bitmap while it moves.
  */
 export interface EdgeLine {
   source: string;
@@ -34,7 +34,6 @@ export class EdgeLayer {
   private x = new Float64Array(0);
   private y = new Float64Array(0);
   private faded = new Uint8Array(0);
-  private frame = 0;
   private colour = '#888888';
 
   constructor() {
@@ -88,16 +87,7 @@ export class EdgeLayer {
     this.colour = colour;
   }
 
-  /** Redraws on the next frame (several requests in one frame draw once). */
-  scheduleDraw(zoom: () => number, pan: () => { x: number; y: number }): void {
-    if (this.frame !== 0) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw(zoom(), pan());
-    });
-  }
-
-  /** Draws now with cytoscape's viewport (rendered = model × zoom + pan). */
+  /** Draws now with the view's zoom and pan (rendered = model × zoom + pan). */
   draw(zoom: number, pan: { x: number; y: number }): void {
     const ratio = window.devicePixelRatio || 1;
     const width = this.canvas.clientWidth;

@@ -1,13 +1,28 @@
-import cytoscape from 'cytoscape';
 import type { PanelGraph, PanelGraphNode } from '../../src/protocol/panelProtocol';
 import { themeColour } from '../theme';
 import { EdgeLayer } from './edgeLayer';
 import { forceLayout } from './forceLayout';
+import { NodeLayer } from './nodeLayer';
+import type { DrawnNode, Viewport } from './nodeLayer';
 
 export type ColourBy = 'loss' | 'community';
 
-/** How long the view must rest after a pan or zoom before edges are drawn again. */
+/** Which loss colours the nodes: `after` adaptation, `before` it (k = 0), both (after where known), or none yet. */
+type LossShown = 'after' | 'before' | 'mixed' | 'none';
+
+/** How long the view must rest after a pan or zoom before edges are drawn again (meanwhile their bitmap is moved). */
 const EDGES_AFTER_VIEWPORT_MS = 150;
+/**
+ * While the view moves, nodes are drawn at half resolution: with software
+ * compositing (no GPU), handing a full-size canvas to the compositor was the
+ * largest cost of a frame. The rest frame redraws them sharp.
+ */
+const MOVING_RESOLUTION = 0.5;
+const MIN_ZOOM = 0.05;
+const MAX_ZOOM = 4;
+const FIT_PADDING_PX = 20;
+/** A press that moves less than this is a click, not a pan. */
+const CLICK_SLOP_PX = 4;
 
 /** Twelve hues spaced around the wheel; communities beyond twelve reuse them. */
 const COMMUNITY_HUES = [210, 30, 120, 280, 0, 55, 175, 320, 90, 245, 150, 15];
@@ -19,7 +34,7 @@ function communityColour(community: number): string {
 /** Low loss green, high loss red, over the range of losses shown. */
 function lossColour(loss: number, min: number, max: number): string {
   const share = max > min ? (loss - min) / (max - min) : 0.5;
-  // 24 steps of hue: enough to read, few enough for cytoscape's style cache.
+  // 24 steps of hue: enough to read, and nodes of one colour are filled as one path.
   return `hsl(${Math.round(24 * (1 - share)) * 5}, 70%, 45%)`;
 }
 
@@ -27,23 +42,45 @@ function formatLoss(loss: number | undefined): string {
   return loss === undefined ? 'not measured' : `${loss.toFixed(3)} nats/token`;
 }
 
+/** The loss a node is coloured by: after adaptation when measured, else before (the engine measures k = 0 for every training task). */
+function shownLoss(node: PanelGraphNode): number | undefined {
+  return node.lossAfter ?? node.lossBefore;
+}
+
+/** Wheel delta in px whatever the device reports (lines or pages). */
+function wheelPixels(event: WheelEvent): number {
+  return event.deltaMode === 1 ? event.deltaY * 40 : event.deltaMode === 2 ? event.deltaY * 800 : event.deltaY;
+}
+
 /**
- * The task graph drawn by cytoscape: files as nodes sized by tokens and
- * coloured by query loss (after adaptation) or community, similarity edges
- * with width by weight (on an `EdgeLayer` beneath), a tooltip on hover,
- * selection on click and a path filter. Positions come from `forceLayout`
- * and survive updates that keep the same files; nodes cannot be dragged, so
- * edges stay attached.
+ * The task graph: files as nodes sized by tokens and coloured by query loss
+ * (after adaptation when measured, else before) or community, similarity
+ * edges with width by weight, a legend, a tooltip on hover, selection on
+ * click, zoom on the wheel, pan by dragging and a path filter. Positions come
+ * from `forceLayout` and survive updates that keep the same files. Nodes
+ * (`NodeLayer`) are redrawn every frame the view moves; edges (`EdgeLayer`)
+ * only when it rests, their bitmap moved with CSS meanwhile.
  */
 export class TaskGraphView {
   readonly element: HTMLElement;
   private readonly canvasHost: HTMLElement;
   private readonly tooltip: HTMLElement;
-  private readonly cy: cytoscape.Core;
+  private readonly legend: HTMLElement;
+  private readonly nodes = new NodeLayer();
   private readonly edges = new EdgeLayer();
-  private positions = new Map<string, { x: number; y: number }>();
-  private neighbours = new Map<string, { path: string; weight: number }[]>();
+  private viewport: Viewport = { zoom: 1, pan: { x: 0, y: 0 } };
+  /** The viewport the edge bitmap was drawn with. */
+  private edgesDrawnAt: Viewport = { zoom: 1, pan: { x: 0, y: 0 } };
+  private edgesStale = true;
+  /** False until a graph was fitted to a canvas with a size (a hidden panel has none). */
+  private fitted = false;
+  private moving = false;
+  private frame = 0;
   private viewportSettled: ReturnType<typeof setTimeout> | undefined;
+  private press: { x: number; y: number; panX: number; panY: number; moved: boolean; pointer: number } | undefined;
+  private hovered = -1;
+  private graphNodes: readonly PanelGraphNode[] = [];
+  private neighbours = new Map<string, { path: string; weight: number }[]>();
   private colourBy: ColourBy = 'loss';
   private filter = '';
   private nodeKey = '';
@@ -52,80 +89,61 @@ export class TaskGraphView {
   constructor(private readonly onSelect: (path: string) => void) {
     this.element = document.createElement('section');
     this.element.className = 'graph';
+    this.legend = document.createElement('div');
+    this.legend.className = 'graph-legend';
+    this.legend.id = 'graph-legend';
     this.canvasHost = document.createElement('div');
     this.canvasHost.className = 'graph-canvas';
     this.canvasHost.id = 'task-graph';
-    const nodeHost = document.createElement('div');
-    nodeHost.className = 'node-layer';
-    this.canvasHost.append(this.edges.canvas, nodeHost);
+    this.canvasHost.append(this.edges.canvas, this.nodes.canvas);
     this.tooltip = document.createElement('div');
     this.tooltip.className = 'tooltip';
     this.tooltip.setAttribute('role', 'tooltip');
     this.tooltip.hidden = true;
-    this.element.append(this.canvasHost, this.tooltip);
+    this.element.append(this.legend, this.canvasHost, this.tooltip);
     this.setCounts(0, 0, 0);
-    this.cy = cytoscape({
-      container: nodeHost,
-      // The container is not in the document yet: no layout now, positions come from forceLayout.
-      layout: { name: 'preset' },
-      style: this.style(),
-      // Panning and zooming a 2,000-node graph: draw a bitmap of it while the viewport moves.
-      textureOnViewport: true,
-      motionBlur: false,
-      autoungrabify: true,
-      minZoom: 0.05,
-      maxZoom: 4,
-      boxSelectionEnabled: false,
-      autounselectify: true,
-    });
-    this.cy.on('mouseover', 'node', (event) => this.showTooltip(event.target as cytoscape.NodeSingular));
-    this.cy.on('mouseout', 'node', () => (this.tooltip.hidden = true));
-    this.cy.on('viewport', () => {
-      this.tooltip.hidden = true;
-      // Redrawing 15,000 edges each wheel step made zooming stutter: hide them while the view moves.
-      this.edges.canvas.style.visibility = 'hidden';
-      clearTimeout(this.viewportSettled);
-      this.viewportSettled = setTimeout(() => this.redrawEdges(), EDGES_AFTER_VIEWPORT_MS);
-    });
-    this.edges.setColour(themeColour('--vscode-editor-foreground', '#333333'));
-    this.cy.on('tap', 'node', (event) => {
-      const path = (event.target as cytoscape.NodeSingular).id();
-      this.select(path);
-      this.onSelect(path);
-    });
+    this.readThemeColours();
+    this.canvasHost.addEventListener('wheel', (event) => this.onWheel(event), { passive: false });
+    this.canvasHost.addEventListener('pointerdown', (event) => this.onPointerDown(event));
+    this.canvasHost.addEventListener('pointermove', (event) => this.onPointerMove(event));
+    this.canvasHost.addEventListener('pointerup', (event) => this.onPointerUp(event));
+    this.canvasHost.addEventListener('pointercancel', () => (this.press = undefined));
+    this.canvasHost.addEventListener('pointerleave', () => this.hover(-1));
   }
 
   /** Draws `graph`; lays it out again only when its set of files changed. Returns the layout time in ms (0 when kept). */
   setGraph(graph: PanelGraph): number {
     const key = graph.nodes.map((node) => node.path).join('\n');
-    const sameFiles = key === this.nodeKey && this.cy.nodes().length === graph.nodes.length;
-    const look = this.nodeLook(graph.nodes);
+    const sameFiles = key === this.nodeKey && this.nodes.count === graph.nodes.length;
+    this.graphNodes = graph.nodes;
     let layoutMs = 0;
-    this.cy.resize();
-    this.cy.batch(() => {
-      if (sameFiles) {
-        for (const node of graph.nodes) this.cy.getElementById(node.path).data(look(node));
-        return;
-      }
+    if (!sameFiles) {
       const started = performance.now();
       const positions = forceLayout(
         graph.nodes.map((node) => ({ id: node.path, community: node.community })),
         graph.edges,
       );
       layoutMs = performance.now() - started;
-      this.positions = positions;
-      this.cy.elements().remove();
-      // Colour, size and filter go in with the elements: one style pass for 2,000 nodes instead of three.
-      this.cy.add([
-        ...graph.nodes.map((node) => ({
-          group: 'nodes' as const,
-          data: look(node),
-          position: positions.get(node.path),
-          classes: this.matchesFilter(node.path) ? undefined : 'faded',
-        })),
-      ]);
-    });
-    this.edges.setEdges(graph.edges, this.positions);
+      const maxTokens = graph.nodes.reduce((largest, node) => Math.max(largest, node.tokens), 1);
+      this.nodes.setNodes(
+        graph.nodes.map((node) => {
+          const position = positions.get(node.path) ?? { x: 0, y: 0 };
+          return {
+            id: node.path,
+            x: position.x,
+            y: position.y,
+            // Diameter grows with the square root of tokens (area with tokens), 5 to 28 px at zoom 1.
+            size: 5 + 23 * Math.sqrt(node.tokens / maxTokens),
+            // Colour and fading come next, from `applyFilter`, as for a graph that kept its files.
+            colour: undefined,
+            faded: false,
+          } satisfies DrawnNode;
+        }),
+      );
+      this.edges.setEdges(graph.edges, positions);
+      this.hovered = -1;
+      this.tooltip.hidden = true;
+    }
     this.neighbours = new Map(graph.nodes.map((node) => [node.path, []]));
     for (const edge of graph.edges) {
       this.neighbours.get(edge.source)?.push({ path: edge.target, weight: edge.weight });
@@ -133,64 +151,191 @@ export class TaskGraphView {
     }
     for (const list of this.neighbours.values()) list.sort((a, b) => b.weight - a.weight);
     this.nodeKey = key;
-    if (sameFiles || this.filter !== '') this.applyFilter();
-    else {
-      this.element.dataset.matches = String(graph.nodes.length);
-      this.edges.setVisibleNodes(() => true);
+    this.applyFilter();
+    this.nodes.setSelected(this.selected);
+    if (!sameFiles) {
+      this.fitted = false;
+      this.fit();
     }
-    if (this.selected !== undefined) this.select(this.selected);
-    if (!sameFiles) this.cy.fit(undefined, 20);
-    this.redrawEdges();
+    this.renderLegend();
     this.setCounts(graph.nodes.length, this.edges.count, layoutMs);
+    this.edgesStale = true;
+    this.scheduleFrame();
     return layoutMs;
   }
 
   /** Colours nodes by measured loss; call after node losses changed. */
   updateLosses(nodes: readonly PanelGraphNode[]): void {
-    this.cy.batch(() => {
-      for (const node of nodes) {
-        const element = this.cy.getElementById(node.path);
-        if (element.nonempty()) element.data({ lossBefore: node.lossBefore, lossAfter: node.lossAfter });
-      }
-    });
-    this.recolour(nodes);
+    this.graphNodes = nodes;
+    this.restyle();
+    this.renderLegend();
+    this.scheduleFrame();
   }
 
   setColourBy(colourBy: ColourBy, nodes: readonly PanelGraphNode[]): void {
     this.colourBy = colourBy;
-    this.element.dataset.colourBy = colourBy;
-    this.recolour(nodes);
+    this.graphNodes = nodes;
+    this.restyle();
+    this.renderLegend();
+    this.scheduleFrame();
   }
 
   /** Fades every file whose path does not contain `text` (case-insensitive); returns how many match. */
   setFilter(text: string): number {
     this.filter = text.trim().toLowerCase();
-    return this.applyFilter();
+    const matches = this.applyFilter();
+    this.edgesStale = true;
+    this.scheduleFrame();
+    return matches;
   }
 
   select(path: string | undefined): void {
     this.selected = path;
-    this.cy.nodes('.selected').removeClass('selected');
-    if (path !== undefined) this.cy.getElementById(path).addClass('selected');
+    this.nodes.setSelected(path);
     this.element.dataset.selected = path ?? '';
+    this.scheduleFrame();
   }
 
   /** Re-reads theme colours. */
   retheme(nodes: readonly PanelGraphNode[]): void {
-    this.cy.style(this.style());
-    this.edges.setColour(themeColour('--vscode-editor-foreground', '#333333'));
-    this.recolour(nodes);
-    this.redrawEdges();
+    this.readThemeColours();
+    this.graphNodes = nodes;
+    this.restyle();
+    this.renderLegend();
+    this.edgesStale = true;
+    this.scheduleFrame();
   }
 
   resize(): void {
-    this.cy.resize();
-    this.redrawEdges();
+    if (!this.fitted) this.fit();
+    this.edgesStale = true;
+    this.scheduleFrame();
   }
 
-  private redrawEdges(): void {
-    this.edges.scheduleDraw(() => this.cy.zoom(), () => this.cy.pan());
-    this.edges.canvas.style.visibility = '';
+  private readThemeColours(): void {
+    this.edges.setColour(themeColour('--vscode-editor-foreground', '#333333'));
+    this.nodes.setColours({
+      hollow: themeColour('--vscode-descriptionForeground', '#717171'),
+      selection: themeColour('--vscode-focusBorder', '#007fd4'),
+      label: themeColour('--vscode-editor-foreground', '#333333'),
+      labelBackground: themeColour('--vscode-editor-background', '#ffffff'),
+    });
+  }
+
+  /** Fits every node into the canvas with `FIT_PADDING_PX` around, zooming in no further than `MAX_ZOOM`. */
+  private fit(): void {
+    const bounds = this.nodes.bounds();
+    const width = this.canvasHost.clientWidth;
+    const height = this.canvasHost.clientHeight;
+    if (bounds === undefined || width === 0 || height === 0) return;
+    const zoom = Math.max(
+      MIN_ZOOM,
+      Math.min(MAX_ZOOM, (width - 2 * FIT_PADDING_PX) / Math.max(1, bounds.x2 - bounds.x1), (height - 2 * FIT_PADDING_PX) / Math.max(1, bounds.y2 - bounds.y1)),
+    );
+    this.viewport = {
+      zoom,
+      pan: { x: width / 2 - ((bounds.x1 + bounds.x2) / 2) * zoom, y: height / 2 - ((bounds.y1 + bounds.y2) / 2) * zoom },
+    };
+    this.element.dataset.zoom = zoom.toFixed(4);
+    this.fitted = true;
+  }
+
+  private onWheel(event: WheelEvent): void {
+    event.preventDefault();
+    const box = this.canvasHost.getBoundingClientRect();
+    const x = event.clientX - box.left;
+    const y = event.clientY - box.top;
+    // 120 px of wheel (one notch) zooms by about a fifth, about the pointer.
+    const zoom = Math.max(MIN_ZOOM, Math.min(MAX_ZOOM, this.viewport.zoom * Math.pow(2, -wheelPixels(event) / 360)));
+    const scale = zoom / this.viewport.zoom;
+    this.moveTo({ zoom, pan: { x: x - (x - this.viewport.pan.x) * scale, y: y - (y - this.viewport.pan.y) * scale } });
+  }
+
+  private onPointerDown(event: PointerEvent): void {
+    if (event.button !== 0) return;
+    this.press = { x: event.clientX, y: event.clientY, panX: this.viewport.pan.x, panY: this.viewport.pan.y, moved: false, pointer: event.pointerId };
+  }
+
+  private onPointerMove(event: PointerEvent): void {
+    const press = this.press;
+    if (press !== undefined && (event.buttons & 1) === 1) {
+      const dx = event.clientX - press.x;
+      const dy = event.clientY - press.y;
+      if (!press.moved && Math.hypot(dx, dy) < CLICK_SLOP_PX) return;
+      if (!press.moved) {
+        press.moved = true;
+        this.canvasHost.setPointerCapture(press.pointer);
+      }
+      this.moveTo({ zoom: this.viewport.zoom, pan: { x: press.panX + dx, y: press.panY + dy } });
+      return;
+    }
+    const box = this.canvasHost.getBoundingClientRect();
+    this.hover(this.nodes.hit(event.clientX - box.left, event.clientY - box.top, this.viewport));
+  }
+
+  private onPointerUp(event: PointerEvent): void {
+    const press = this.press;
+    this.press = undefined;
+    if (press === undefined || press.moved) return;
+    const box = this.canvasHost.getBoundingClientRect();
+    const index = this.nodes.hit(event.clientX - box.left, event.clientY - box.top, this.viewport);
+    const node = this.nodes.node(index);
+    if (node === undefined) return;
+    this.select(node.id);
+    this.onSelect(node.id);
+  }
+
+  private moveTo(viewport: Viewport): void {
+    this.viewport = viewport;
+    this.moving = true;
+    this.hover(-1);
+    clearTimeout(this.viewportSettled);
+    this.viewportSettled = setTimeout(() => {
+      this.moving = false;
+      this.edgesStale = true;
+      this.element.dataset.zoom = this.viewport.zoom.toFixed(4);
+      this.scheduleFrame();
+    }, EDGES_AFTER_VIEWPORT_MS);
+    this.scheduleFrame();
+  }
+
+  /** Draws on the next frame (several requests in one frame draw once). */
+  private scheduleFrame(): void {
+    if (this.frame !== 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.drawFrame();
+    });
+  }
+
+  private drawFrame(): void {
+    const started = performance.now();
+    this.nodes.draw(this.viewport, this.moving ? MOVING_RESOLUTION : 1);
+    this.element.dataset.nodeDrawMs = (performance.now() - started).toFixed(1);
+    if (this.edgesStale && !this.moving) {
+      const edgesStarted = performance.now();
+      this.edges.draw(this.viewport.zoom, this.viewport.pan);
+      this.element.dataset.edgeDrawMs = (performance.now() - edgesStarted).toFixed(1);
+      this.edgesDrawnAt = { zoom: this.viewport.zoom, pan: { ...this.viewport.pan } };
+      this.edgesStale = false;
+    }
+    // rendered = drawn × scale + shift, so the edge bitmap follows the nodes until it is redrawn.
+    const scale = this.viewport.zoom / this.edgesDrawnAt.zoom;
+    const shiftX = this.viewport.pan.x - this.edgesDrawnAt.pan.x * scale;
+    const shiftY = this.viewport.pan.y - this.edgesDrawnAt.pan.y * scale;
+    this.edges.canvas.style.transform = scale === 1 && shiftX === 0 && shiftY === 0 ? '' : `translate(${shiftX}px, ${shiftY}px) scale(${scale})`;
+  }
+
+  private hover(index: number): void {
+    if (index === this.hovered) return;
+    this.hovered = index;
+    this.canvasHost.style.cursor = index >= 0 ? 'pointer' : '';
+    const node = this.nodes.node(index);
+    if (node === undefined) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    this.showTooltip(index, node.id);
   }
 
   private setCounts(nodes: number, edges: number, layoutMs: number): void {
@@ -199,79 +344,121 @@ export class TaskGraphView {
     this.element.dataset.layoutMs = layoutMs.toFixed(1);
   }
 
-  /**
-   * Data for each node: size from tokens, colour from loss or community.
-   * Sizes and colours are rounded to a few dozen distinct values: cytoscape
-   * caches parsed style values, so shared values keep a 2,000-node update cheap.
-   */
-  private nodeLook(nodes: readonly PanelGraphNode[]): (node: PanelGraphNode) => Record<string, unknown> {
-    const maxTokens = nodes.reduce((largest, node) => Math.max(largest, node.tokens), 1);
-    const colourOf = this.colourFunction(nodes);
-    return (node) => ({
-      id: node.path,
-      tokens: node.tokens,
-      community: node.community,
-      lossBefore: node.lossBefore,
-      lossAfter: node.lossAfter,
-      // Diameter grows with the square root of tokens (area with tokens), 5 to 28 px.
-      size: Math.round(5 + 23 * Math.sqrt(node.tokens / maxTokens)),
-      colour: colourOf(node),
-    });
+  private colourFunction(nodes: readonly PanelGraphNode[]): (node: PanelGraphNode) => string | undefined {
+    if (this.colourBy === 'community') return (node) => communityColour(node.community);
+    const { min, max } = this.lossRange(nodes);
+    return (node) => {
+      const loss = shownLoss(node);
+      return loss === undefined ? undefined : lossColour(loss, min, max);
+    };
   }
 
-  private colourFunction(nodes: readonly PanelGraphNode[]): (node: PanelGraphNode) => string {
-    if (this.colourBy === 'community') return (node) => communityColour(node.community);
+  private lossRange(nodes: readonly PanelGraphNode[]): { min: number; max: number } {
     let min = Infinity;
     let max = -Infinity;
     for (const node of nodes) {
-      if (node.lossAfter === undefined) continue;
-      min = Math.min(min, node.lossAfter);
-      max = Math.max(max, node.lossAfter);
+      const loss = shownLoss(node);
+      if (loss === undefined) continue;
+      min = Math.min(min, loss);
+      max = Math.max(max, loss);
     }
-    const unmeasured = themeColour('--vscode-disabledForeground', '#888888');
-    return (node) => (node.lossAfter === undefined ? unmeasured : lossColour(node.lossAfter, min, max));
+    return { min, max };
   }
 
   private matchesFilter(path: string): boolean {
     return this.filter === '' || path.toLowerCase().includes(this.filter);
   }
 
-  private recolour(nodes: readonly PanelGraphNode[]): void {
-    const colourOf = this.colourFunction(nodes);
-    this.cy.batch(() => {
-      for (const node of nodes) {
-        const element = this.cy.getElementById(node.path);
-        if (element.nonempty()) element.data('colour', colourOf(node));
-      }
-    });
+  private restyle(): void {
+    const colourOf = this.colourFunction(this.graphNodes);
+    const byPath = new Map(this.graphNodes.map((node) => [node.path, node]));
+    this.nodes.restyle(
+      (path) => {
+        const node = byPath.get(path);
+        return node === undefined ? undefined : colourOf(node);
+      },
+      (path) => !this.matchesFilter(path),
+    );
     this.element.dataset.colourBy = this.colourBy;
+    this.element.dataset.hollow = String(this.graphNodes.filter((node) => colourOf(node) === undefined).length);
   }
 
   private applyFilter(): number {
     let matches = 0;
-    this.cy.batch(() => {
-      this.cy.nodes().forEach((node) => {
-        const match = this.matchesFilter(node.id());
-        if (match) matches++;
-        node.toggleClass('faded', !match);
-      });
-    });
+    for (const node of this.graphNodes) if (this.matchesFilter(node.path)) matches++;
+    this.restyle();
     this.edges.setVisibleNodes((path) => this.matchesFilter(path));
-    this.redrawEdges();
     this.element.dataset.matches = String(matches);
     return matches;
   }
 
-  private showTooltip(node: cytoscape.NodeSingular): void {
-    const neighbours = this.neighbours.get(node.id()) ?? [];
+  /**
+   * The legend says what the colours mean: for loss, which loss (after
+   * adaptation, before it, or after where measured and before elsewhere),
+   * its range, and the hollow ring of files with no loss yet.
+   */
+  private renderLegend(): void {
+    const nodes = this.graphNodes;
+    const swatch = (className: string, background?: string): HTMLElement => {
+      const element = document.createElement('span');
+      element.className = `swatch ${className}`;
+      // Through CSSOM: the webview's CSP refuses style attributes.
+      if (background !== undefined) element.style.background = background;
+      return element;
+    };
+    const text = (value: string, className?: string): HTMLElement => {
+      const element = document.createElement('span');
+      element.textContent = value;
+      if (className !== undefined) element.className = className;
+      return element;
+    };
+    if (this.colourBy === 'community') {
+      const communities = new Set(nodes.map((node) => node.community)).size;
+      this.legend.dataset.colourBy = 'community';
+      this.legend.dataset.lossShown = '';
+      this.legend.replaceChildren(text(`Colour: community (${communities} ${communities === 1 ? 'community' : 'communities'})`, 'legend-title'));
+      return;
+    }
+    const after = nodes.filter((node) => node.lossAfter !== undefined).length;
+    const beforeOnly = nodes.filter((node) => node.lossAfter === undefined && node.lossBefore !== undefined).length;
+    const none = nodes.length - after - beforeOnly;
+    const shown: LossShown = after > 0 && beforeOnly > 0 ? 'mixed' : after > 0 ? 'after' : beforeOnly > 0 ? 'before' : 'none';
+    const title =
+      shown === 'after'
+        ? 'Colour: query loss after adaptation'
+        : shown === 'before'
+          ? 'Colour: query loss before adaptation (k = 0)'
+          : shown === 'mixed'
+            ? `Colour: query loss after adaptation (${after} files), else before adaptation (k = 0, ${beforeOnly} files)`
+            : 'Colour: query loss (none measured yet)';
+    const parts: HTMLElement[] = [text(title, 'legend-title')];
+    if (shown !== 'none') {
+      const { min, max } = this.lossRange(nodes);
+      parts.push(
+        text(`${min.toFixed(2)}`, 'legend-min'),
+        swatch('gradient', `linear-gradient(to right, ${lossColour(min, min, max)}, ${lossColour((min + max) / 2, min, max)}, ${lossColour(max, min, max)})`),
+        text(`${max.toFixed(2)} nats/token`, 'legend-max'),
+      );
+    }
+    parts.push(swatch('hollow'), text(`no loss yet (${none} ${none === 1 ? 'file' : 'files'})`, 'legend-none'));
+    this.legend.dataset.colourBy = 'loss';
+    this.legend.dataset.lossShown = shown;
+    this.legend.dataset.unmeasured = String(none);
+    this.legend.replaceChildren(...parts);
+  }
+
+  private showTooltip(index: number, path: string): void {
+    const node = this.graphNodes.find((candidate) => candidate.path === path);
+    if (node === undefined) return;
+    const neighbours = this.neighbours.get(path) ?? [];
     const lines: [string, string][] = [
-      ['Loss before', formatLoss(node.data('lossBefore') as number | undefined)],
-      ['Loss after', formatLoss(node.data('lossAfter') as number | undefined)],
-      ['Tokens', String(node.data('tokens'))],
-      ['Community', String(node.data('community'))],
+      ['Loss before', formatLoss(node.lossBefore)],
+      ['Loss after', formatLoss(node.lossAfter)],
+      ['Tokens', String(node.tokens)],
+      ['Community', String(node.community)],
     ];
     const title = document.createElement('strong');
-    title.textContent = node.id();
+    title.textContent = path;
     const table = document.createElement('dl');
     for (const [term, value] of lines) {
       const dt = document.createElement('dt');
@@ -289,42 +476,10 @@ export class TaskGraphView {
     const neighboursTitle = document.createElement('span');
     neighboursTitle.textContent = neighbours.length === 0 ? 'No neighbours' : `Neighbours (${neighbours.length})`;
     this.tooltip.replaceChildren(title, table, neighboursTitle, list);
-    const position = node.renderedPosition();
-    this.tooltip.style.left = `${Math.round(position.x + 12)}px`;
-    this.tooltip.style.top = `${Math.round(position.y + 12)}px`;
+    const position = this.nodes.rendered(index, this.viewport);
+    this.tooltip.style.left = `${Math.round(this.canvasHost.offsetLeft + position.x + 12)}px`;
+    this.tooltip.style.top = `${Math.round(this.canvasHost.offsetTop + position.y + 12)}px`;
     this.tooltip.hidden = false;
-  }
-
-  private style(): cytoscape.StylesheetJson {
-    const foreground = themeColour('--vscode-editor-foreground', '#333333');
-    const focus = themeColour('--vscode-focusBorder', '#007fd4');
-    return [
-      {
-        selector: 'node',
-        style: {
-          width: 'data(size)',
-          height: 'data(size)',
-          'background-color': 'data(colour)',
-          'border-width': 0,
-        },
-      },
-      { selector: '.faded', style: { opacity: 0.08 } },
-      {
-        selector: 'node.selected',
-        style: {
-          'border-width': 3,
-          'border-color': focus,
-          label: 'data(id)',
-          color: foreground,
-          'font-size': 11,
-          'text-valign': 'top',
-          'text-margin-y': -4,
-          'text-background-color': themeColour('--vscode-editor-background', '#ffffff'),
-          'text-background-opacity': 0.85,
-          'text-background-padding': '2px',
-          'z-index': 10,
-        },
-      },
-    ];
+    this.tooltip.dataset.path = path;
   }
 }

@@ -1,4 +1,6 @@
 import { TaskGraph } from '../graph/taskGraph';
+import { beamSearch } from './beamSearch';
+import type { BeamModel, BeamOptions, Candidate, LineRules } from './beamSearch';
 import type { TaskGraphOptions, TaskGraphSnapshot } from '../graph/taskGraph';
 import { TaskGraphLocality } from '../ngram/locality';
 import { NestedModel } from '../ngram/nestedModel';
@@ -22,6 +24,21 @@ export type CompletionMixer = (
   vocabulary: Vocabulary,
 ) => TokenDistribution | undefined;
 
+/**
+ * The neural side of ghost text for one request: the mixture at the cursor
+ * (`root`) and after each beam-search hypothesis, hypotheses growing one
+ * token at a time from a parent of the previous call (`expand`, with each
+ * hypothesis's n-gram distribution). Undefined keeps the n-gram's. The
+ * engine disposes it when the search ends.
+ */
+export interface ContinuationMixer {
+  root(ngram: TokenDistribution): TokenDistribution | undefined;
+  expand(hypotheses: readonly { parent: number; token: string }[], ngrams: readonly TokenDistribution[]): (TokenDistribution | undefined)[];
+  dispose(): void;
+}
+
+export type ContinuationMixerFactory = (path: string, tokens: readonly string[], vocabulary: Vocabulary) => ContinuationMixer | undefined;
+
 export interface CompletionEngineOptions {
   model?: NestedModelOptions;
   graph?: TaskGraphOptions;
@@ -35,6 +52,18 @@ export interface Completion {
   typedPrefix: string;
   suggestions: { token: string; probability: number }[];
 }
+
+/** Ghost text as tokens: the rest of the line the model finds most likely. */
+export interface Continuation {
+  /** As in Completion: the first token starts with it. */
+  typedPrefix: string;
+  tokens: string[];
+  /** Joint probability of the tokens (0 when there are none). */
+  probability: number;
+}
+
+/** Tokens of context the n-gram reads (its order is at most this). */
+const NGRAM_CONTEXT = 16;
 
 /**
  * What the engine learned, as plain data: enough to learn it again without
@@ -117,6 +146,44 @@ export class CompletionEngine {
    * every suggestion must extend.
    */
   complete(path: string, textBefore: string, k: number, mix?: CompletionMixer): Completion {
+    const { tokens, typedPrefix, context } = this.readCursor(path, textBefore);
+    const ngram = this.model.distribution(context);
+    const distribution = mix?.(path, tokens, ngram, this.vocabulary) ?? ngram;
+    return { typedPrefix, suggestions: this.topAfter(distribution, typedPrefix, k) };
+  }
+
+  /**
+   * Ghost text: the rest of the line after `textBefore` by beam search over
+   * the n-gram (mixed by `mixer` when a model is loaded). Hypotheses are not
+   * learned by the file cache: only text the user typed is.
+   */
+  continueLine(path: string, textBefore: string, rules: Omit<LineRules, 'language'>, options: BeamOptions, mixer?: ContinuationMixerFactory): Continuation {
+    const { tokens, typedPrefix, context } = this.readCursor(path, textBefore);
+    const neural = mixer?.(path, tokens, this.vocabulary);
+    try {
+      const width = 2 * options.beamWidth;
+      let contexts = [Array.from(context.subarray(Math.max(0, context.length - NGRAM_CONTEXT)))];
+      const model: BeamModel = {
+        root: () => {
+          const ngram = this.model.distribution(Int32Array.from(contexts[0]));
+          return this.topAfter(neural?.root(ngram) ?? ngram, typedPrefix, width);
+        },
+        expand: (hypotheses) => {
+          contexts = hypotheses.map(({ parent, token }) => [...contexts[parent], this.vocabulary.idOf(token)].slice(-NGRAM_CONTEXT));
+          const ngrams = contexts.map((ids) => this.model.distribution(Int32Array.from(ids)));
+          const mixed = neural?.expand(hypotheses, ngrams);
+          return ngrams.map((ngram, i): Candidate[] => this.topAfter(mixed?.[i] ?? ngram, '', width));
+        },
+      };
+      const best = beamSearch(model, { ...rules, language: languageKindOf(path) }, options);
+      return best === undefined ? { typedPrefix, tokens: [], probability: 0 } : { typedPrefix, tokens: best.tokens, probability: best.probability };
+    } finally {
+      neural?.dispose();
+    }
+  }
+
+  /** The file's tokens before the cursor (a typed identifier prefix split off), read into the cache. */
+  private readCursor(path: string, textBefore: string): { tokens: string[]; typedPrefix: string; context: Int32Array } {
     const tokens = tokenize(textBefore, languageKindOf(path));
     let typedPrefix = '';
     if (tokens.length > 0 && identifierTail.test(textBefore) && isWordToken(tokens[tokens.length - 1])) {
@@ -125,13 +192,15 @@ export class CompletionEngine {
     this.observePrefix(path, tokens);
     const context = new Int32Array(tokens.length);
     for (let i = 0; i < tokens.length; i++) context[i] = this.vocabulary.idOf(tokens[i]);
-    const ngram = this.model.distribution(context);
-    const distribution = mix?.(path, tokens, ngram, this.vocabulary) ?? ngram;
-    const suggestions = predictFrom(distribution, this.vocabulary, typedPrefix, k + 1)
+    return { tokens, typedPrefix, context };
+  }
+
+  /** The k most likely tokens that extend `typedPrefix` (not equal to it). */
+  private topAfter(distribution: TokenDistribution, typedPrefix: string, k: number): { token: string; probability: number }[] {
+    return predictFrom(distribution, this.vocabulary, typedPrefix, k + 1)
       .filter((prediction) => prediction.token !== typedPrefix)
       .slice(0, k)
       .map(({ token, probability }) => ({ token, probability }));
-    return { typedPrefix, suggestions };
   }
 
   /** Every learned file's tokens as text, sorted by path: the tasks meta-training learns from. */
@@ -203,6 +272,15 @@ export class CompletionEngine {
       tokens += file.tokens.length;
     }
     return { files: state.files.length, tokens };
+  }
+
+  /**
+   * Adds tokens to the vocabulary, with no counts: a loaded model's output
+   * classes, so that every distribution computed from now on covers them
+   * (a model trained elsewhere may know tokens this workspace lacks).
+   */
+  internTokens(tokens: readonly string[]): void {
+    for (const token of tokens) this.vocabulary.intern(token);
   }
 
   snapshot(): TaskGraphSnapshot {

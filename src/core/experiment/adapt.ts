@@ -6,8 +6,10 @@ import { disposeState, forward, unflattenParams } from '../neural/lstm';
 import type { LstmState, ParamMap } from '../neural/lstm';
 import { runInnerLoop } from '../meta/innerLoop';
 import type { AdaptOptions } from '../meta/innerLoop';
-import { adaptMetaNetwork } from '../meta/metaNetwork';
+import { adaptMetaNetworkToSupport } from '../meta/metaNetwork';
 import { DynamicEvaluator } from '../meta/online';
+import { MRR_CUTOFF } from '../eval/metrics';
+import type { MetricAccumulator } from '../eval/metrics';
 import type { TrainedModel } from './model';
 
 /** The adapted model's next-token logits for a batch, continuing `state`; the caller disposes both results. */
@@ -109,13 +111,28 @@ export function adaptAt(
   settings: AdaptationSettings,
   use: (k: number, run: ForwardFn, params: ParamMap | undefined) => void,
 ): void {
+  adaptToSupport(model, [ids.subarray(0, support)], ks, settings, use);
+}
+
+/**
+ * {@link adaptAt} for a support set of several token lists (class ids), such
+ * as the tokens of a file's task-graph neighbours: each list is its own
+ * stream, so the LSTM state never runs from one file into the next.
+ */
+export function adaptToSupport(
+  model: TrainedModel,
+  supports: readonly ArrayLike<number>[],
+  ks: readonly number[],
+  settings: AdaptationSettings,
+  use: (k: number, run: ForwardFn, params: ParamMap | undefined) => void,
+): void {
   const sorted = [...ks].sort((a, b) => a - b);
-  const supportIds = ids.subarray(0, support);
+  const streams = supports.map((ids) => makeBatches(ids, settings.shape)).filter((stream) => stream.length > 0);
   if (model.learner === 'meta-network') {
     if (!model.network) throw new Error('This Meta-Network model has no encoder or hyper-network; retrain or re-import it.');
     const networkState = { params: model.params, network: model.network };
     for (const k of sorted) {
-      const adapted = adaptMetaNetwork(networkState, supportIds, { steps: k, lr: settings.adapterLr, ...settings.shape });
+      const adapted = adaptMetaNetworkToSupport(networkState, streams, { steps: k, lr: settings.adapterLr });
       try {
         use(k, adapted.forward, undefined);
       } finally {
@@ -125,29 +142,48 @@ export function adaptAt(
     return;
   }
   const maxK = sorted.length === 0 ? 0 : sorted[sorted.length - 1];
-  const stream = makeBatches(supportIds, settings.shape);
   const rate = innerRateOf(model, settings.innerLr);
   if (model.learner === 'meta-sgd' && !model.lrs) throw new Error('This Meta-SGD model has no learned rates; retrain or re-import it.');
   let step = 0;
   let next = 0;
-  const result = runInnerLoop(
-    model.params,
-    stream.length > 0 ? [stream] : [],
-    { steps: maxK, ...rate, clipNorm: settings.innerClip },
-    (current) => {
-      while (next < sorted.length && sorted[next] === step) {
-        use(sorted[next], lstmForward(current), current);
-        next++;
-      }
-      step++;
-    },
-  );
+  const result = runInnerLoop(model.params, streams, { steps: maxK, ...rate, clipNorm: settings.innerClip }, (current) => {
+    while (next < sorted.length && sorted[next] === step) {
+      use(sorted[next], lstmForward(current), current);
+      next++;
+    }
+    step++;
+  });
   // Without support tokens the loop stops at once: the remaining k see θ.
   while (next < sorted.length) {
     use(sorted[next], lstmForward(result.params), result.params);
     next++;
   }
   for (const value of Object.values(result.params)) value.dispose();
+}
+
+/**
+ * Adds the class rows of a query (as {@link classRows}: row r predicts
+ * `ids[from + r]`) to `metrics`: the true class's probability, and its rank
+ * among the classes for MRR's top-10 list (`<unk>` is a class like any other).
+ */
+export function addClassScores(metrics: MetricAccumulator, rows: Float32Array, ids: Int32Array, from: number, vocab: number): void {
+  for (let position = from; position < ids.length; position++) {
+    const row = rows.subarray((position - from) * vocab, (position - from + 1) * vocab);
+    metrics.add(Math.min(row[ids[position]], 1), classRankOf(row, ids[position]));
+  }
+}
+
+/** 0-based rank of `trueClass` in a class distribution when it is in the top {@link MRR_CUTOFF}, else -1 (as `rankOf`). */
+export function classRankOf(row: Float32Array, trueClass: number): number {
+  const p = row[trueClass];
+  let above = 0;
+  for (let c = 0; c < row.length; c++) {
+    // Ties go to the lower class id, as a stable sort of the top list would.
+    if (row[c] > p || (row[c] === p && c < trueClass)) {
+      if (++above >= MRR_CUTOFF) return -1;
+    }
+  }
+  return above;
 }
 
 export interface DynamicSettings {

@@ -16,8 +16,8 @@ import { TaskGraph } from '../graph/taskGraph';
 import type { TokenDistribution } from '../ngram/tokenModel';
 import type { CorpusFile } from '../text/corpus';
 import type { Vocabulary } from '../text/vocabulary';
-import type { FewShotRow, LearnerName, TrainingSink } from './events';
-import { adaptAt, classRows, dynamicRows, innerRateOf } from './adapt';
+import type { FewShotRow, LearnerName, SupportKind, TrainingSink } from './events';
+import { adaptAt, adaptToSupport, classRows, dynamicRows, innerRateOf } from './adapt';
 import type { AdaptationSettings, DynamicSettings } from './adapt';
 import { fileClassIds, supportLength } from './classes';
 import { disposeTrainedModel } from './model';
@@ -28,8 +28,10 @@ import {
   prepareTasks,
   pretrainModel,
   queryLossByRate,
+  SUPPORT_NEIGHBOURS,
   taskShape,
   trainLearner,
+  useNeighbourSupports,
 } from './train';
 import type { PreparedTasks, TrainControl, TrainSettings } from './train';
 
@@ -94,6 +96,8 @@ export const DEFAULT_FEWSHOT_OPTIONS: Omit<FewShotOptions, 'settings'> = {
 
 export interface FewShotResult {
   rows: (FewShotRow & { top1: number; tokens: number })[];
+  /** Where the learners' support sets came from, in meta-training and on the TEST files. */
+  support: SupportKind;
   /** What was chosen on held-out TRAIN files, and the held-out query losses (nats) behind each choice. */
   choices: {
     innerLr: number;
@@ -140,6 +144,8 @@ export async function runFewShot(
   const asTraining = (list: readonly CorpusFile[]) => list.map((file) => ({ path: file.relPath, tokens: file.tokens }));
   const prepared = prepareTasks(asTraining(metaTrain), settings);
   const held = prepareTasks(asTraining(heldOut), settings, prepared.classTokens);
+  // Among TRAIN files only: a TEST file's tokens are never in a support set.
+  if (settings.support === 'neighbours') useNeighbourSupports(asTraining(train), prepared, held, settings, log);
   const vocab = prepared.classTokens.length;
   log(`${metaTrain.length} meta-training files (${prepared.tasks.length} tasks), ${heldOut.length} held out, ${test.length} test; ${vocab} classes`);
 
@@ -195,7 +201,8 @@ export async function runFewShot(
     log(`gate fitted on held-out TRAIN files; choices took ${(choicesMs / 1000).toFixed(1)} s`);
 
     started = performance.now();
-    const scored = scoreTestFiles(nonEmpty, train, test, prepared, models, dynamicModel, gate, adaptation, dynamic, options);
+    const neighbourSupports = settings.support === 'neighbours' ? testNeighbourSupports(train, test, prepared, settings) : undefined;
+    const scored = scoreTestFiles(nonEmpty, train, test, prepared, models, dynamicModel, gate, adaptation, dynamic, options, neighbourSupports);
     const scoringMs = performance.now() - started;
     log(`scored ${test.length} TEST files in ${(scoringMs / 1000).toFixed(1)} s`);
     sink?.({ type: 'fewshot-table', rows: scored.rows.map(({ learner, k, entropy, mrr }) => ({ learner, k, entropy, mrr })) });
@@ -203,6 +210,7 @@ export async function runFewShot(
     log(`support from the file's prefix vs its graph neighbours (${dynamicModel.learner}, nats): ${supportComparison.prefix.map((l) => l.toFixed(3)).join(' ')} vs ${supportComparison.neighbours.map((l) => l.toFixed(3)).join(' ')}`);
     return {
       rows: scored.rows,
+      support: settings.support,
       choices: { ...choices, innerLr: settings.innerLr },
       gate,
       metaLosses,
@@ -224,8 +232,35 @@ export function argMin(values: readonly number[]): number {
   return best;
 }
 
-/** Neighbours whose tokens make a file's support set at the environment level. */
-const SUPPORT_NEIGHBOURS = 3;
+/**
+ * Each TEST file's support set with neighbour supports: the tokens of its
+ * nearest TRAIN files, found from the file's first part alone (the query
+ * chooses nothing), `maxSupportTokens` shared out among them as in training.
+ */
+function testNeighbourSupports(
+  train: readonly CorpusFile[],
+  test: readonly CorpusFile[],
+  prepared: PreparedTasks,
+  settings: TrainSettings,
+): Map<string, Int32Array[]> {
+  const graph = TaskGraph.build(train.map((file) => ({ path: file.relPath, tokens: file.tokens })));
+  const byPath = new Map(train.map((file) => [file.relPath, file]));
+  const supports = new Map<string, Int32Array[]>();
+  for (const file of test) {
+    const prefix = supportLength(file.tokens.length + 1, settings.supportFraction, settings.maxSupportTokens);
+    const near = graph
+      .neighboursOfTokens(file.tokens.slice(0, prefix), SUPPORT_NEIGHBOURS)
+      .map((neighbour) => byPath.get(neighbour.path))
+      .filter((neighbour): neighbour is CorpusFile => neighbour !== undefined && neighbour.split !== 'test');
+    if (near.length === 0) continue;
+    const budget = Math.max(2, Math.floor(settings.maxSupportTokens / near.length));
+    supports.set(
+      file.relPath,
+      near.map((neighbour) => (prepared.ids.get(neighbour.relPath) ?? fileClassIds(neighbour.tokens, prepared.classIndex)).subarray(0, budget)),
+    );
+  }
+  return supports;
+}
 
 function compareSupports(
   files: readonly CorpusFile[],
@@ -237,7 +272,8 @@ function compareSupports(
 ): FewShotResult['supportComparison'] {
   const sorted = [...ks].sort((a, b) => a - b);
   const maxK = sorted[sorted.length - 1] ?? 0;
-  const graph = TaskGraph.build(files.map((file) => ({ path: file.relPath, tokens: file.tokens })));
+  // Neighbours among the non-TEST files, found from the file's first part: no TEST file's tokens are in a support set.
+  const graph = TaskGraph.build(files.filter((file) => file.split !== 'test').map((file) => ({ path: file.relPath, tokens: file.tokens })));
   const idsOf = (file: CorpusFile): Int32Array => prepared.ids.get(file.relPath) ?? fileClassIds(file.tokens, prepared.classIndex);
   const byPath = new Map(files.map((file) => [file.relPath, file]));
   const prefix = new Array<number>(sorted.length).fill(0);
@@ -252,8 +288,7 @@ function compareSupports(
       support: { kind: 'prefixTokens', tokens: support },
     });
     const near = graph
-      .neighbours(file.relPath)
-      .slice(0, SUPPORT_NEIGHBOURS)
+      .neighboursOfTokens(file.tokens.slice(0, support), SUPPORT_NEIGHBOURS)
       .map((neighbour) => byPath.get(neighbour.path))
       .filter((neighbour): neighbour is CorpusFile => neighbour !== undefined);
     if (own.query.length === 0 || near.length === 0) continue;
@@ -414,6 +449,7 @@ function scoreTestFiles(
   adaptation: AdaptationSettings,
   dynamic: DynamicSettings,
   options: FewShotOptions,
+  neighbourSupports: ReadonlyMap<string, Int32Array[]> | undefined,
 ): { rows: FewShotResult['rows']; queryTokens: number } {
   const ks = [...options.ks].sort((a, b) => a - b);
   const vocab = prepared.classTokens.length;
@@ -445,7 +481,7 @@ function scoreTestFiles(
   const ngramRow = new MetricAccumulator();
   scorePositions(all, test, { model: 'graph-nested', setting: 'project', ...options.ngram }, (file, index, ngram, trueId, vocabulary) => {
     classes ??= classMapFor(prepared.classTokens, vocabulary);
-    if (current?.path !== file.relPath) current = neuralRowsOf(file, prepared, models, dynamicModel, adaptation, dynamic, ks, supportOf);
+    if (current?.path !== file.relPath) current = neuralRowsOf(file, prepared, models, dynamicModel, adaptation, dynamic, ks, supportOf, neighbourSupports);
     if (index < current.support) return;
     queryTokens++;
     ngramRow.add(ngram.probability(trueId), rankOf(ngram, vocabulary, trueId));
@@ -487,17 +523,59 @@ function neuralRowsOf(
   dynamic: DynamicSettings,
   ks: readonly number[],
   supportOf: ReadonlyMap<string, number>,
+  neighbourSupports: ReadonlyMap<string, Int32Array[]> | undefined,
 ): { path: string; support: number; rows: Map<string, Float32Array> } {
   const ids = fileClassIds(file.tokens, prepared.classIndex);
   const support = supportOf.get(file.relPath) as number;
-  const vocab = prepared.classTokens.length;
+  // With neighbour supports the file's first part is context only: the query is the same either way.
+  const supports = neighbourSupports?.get(file.relPath) ?? [ids.subarray(0, support)];
   const rows = new Map<string, Float32Array>();
   for (const [name, model] of models) {
-    adaptAt(model, ids, support, ks, adaptation, (k, run, params) => {
-      rows.set(`${name}@${k}`, classRows(run, ids, support, vocab));
-      if (model === dynamicModel) rows.set(`dynamic-eval@${k}`, dynamicRows(params as ParamMap, ids, support, vocab, dynamic));
-    });
+    adaptedRows(model, supports, ids, support, ks, adaptation, model === dynamicModel ? { ...dynamic, ks } : undefined, (learner, k, classRowsAtK) =>
+      rows.set(`${learner === 'dynamic-eval' ? learner : name}@${k}`, classRowsAtK),
+    );
   }
   return { path: file.relPath, support, rows };
 }
 
+/**
+ * A model's class rows over `ids[from ..]` after k steps of adaptation to
+ * `supports` for each k of `ks` (reported as its learner), and with
+ * `dynamic`, dynamic evaluation from the adapted θ at `dynamic.ks` (reported
+ * as `dynamic-eval`): how both the few-shot experiment and a training run
+ * score their tables.
+ */
+export function adaptedRows(
+  model: TrainedModel,
+  supports: readonly ArrayLike<number>[],
+  ids: Int32Array,
+  from: number,
+  ks: readonly number[],
+  adaptation: AdaptationSettings,
+  dynamic: (DynamicSettings & { ks: readonly number[] }) | undefined,
+  visit: (learner: string, k: number, rows: Float32Array) => void,
+): void {
+  const vocab = model.classTokens.length;
+  adaptToSupport(model, supports, ks, adaptation, (k, run, params) => {
+    visit(model.learner, k, classRows(run, ids, from, vocab));
+    if (dynamic !== undefined && params !== undefined && dynamic.ks.includes(k)) visit('dynamic-eval', k, dynamicRows(params, ids, from, vocab, dynamic));
+  });
+}
+
+/**
+ * The few-shot table a training run reports from scores it accumulated by
+ * `learner@k` (see `reportCurves` in pipeline.ts): query entropy in bits per
+ * token and MRR over the model's classes (a token outside them is `<unk>`, a
+ * class like any other), without the n-gram hand-over of this experiment,
+ * so that it is cheap enough for every run. Rows in this table's order.
+ */
+export function fewShotRowsOf(scores: ReadonlyMap<string, MetricAccumulator>, ks: readonly number[]): FewShotRow[] {
+  const rows: FewShotRow[] = [];
+  for (const learner of FEWSHOT_LEARNERS) {
+    for (const k of [...ks].sort((a, b) => a - b)) {
+      const summary = scores.get(`${learner}@${k}`)?.summary();
+      if (summary !== undefined && summary.tokens > 0) rows.push({ learner, k, entropy: summary.entropy, mrr: summary.mrr });
+    }
+  }
+  return rows;
+}

@@ -1,17 +1,27 @@
 import type { EvaluationOptions } from '../eval/evaluate';
-import { adaptWithCurve } from '../meta/innerLoop';
+import { MetricAccumulator } from '../eval/metrics';
 import { metaNetworkQueryCurve } from '../meta/metaNetwork';
-import { disposeMap } from '../meta/paramMaps';
+import { disposeMap, meanLoss } from '../meta/paramMaps';
 import type { MetaTask } from '../meta/tasks';
 import type { ParamMap } from '../neural/lstm';
 import type { CorpusFile } from '../text/corpus';
 import type { LearnerName, TrainingSink } from './events';
-import { innerRateOf } from './adapt';
+import { adaptToSupport, addClassScores, classRows } from './adapt';
 import type { AdaptationSettings, DynamicSettings } from './adapt';
-import { argMin, dynamicClassLoss, fitGateOnHeldOut } from './fewshot';
+import { argMin, dynamicClassLoss, fewShotRowsOf, fitGateOnHeldOut } from './fewshot';
 import { disposeTrainedModel } from './model';
 import type { TrainedModel } from './model';
-import { meanSquaresFor, metaNetworkLossByRate, prepareTasks, pretrainModel, queryLossByRate, taskShape, trainLearner } from './train';
+import {
+  meanSquaresFor,
+  metaNetworkLossByRate,
+  prepareTasks,
+  pretrainModel,
+  queryLossByRate,
+  taskQueryLosses,
+  taskShape,
+  trainLearner,
+  useNeighbourSupports,
+} from './train';
 import type { TrainControl, TrainSettings } from './train';
 
 /**
@@ -37,11 +47,19 @@ export interface TrainModelOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Inner steps of the few-shot table a training run reports, those up to its
+ * inner steps k: k = 20 would add 20 inner steps per held-out task and model.
+ */
+export const FEWSHOT_TABLE_KS: readonly number[] = [0, 1, 5, 20];
+
 export interface TrainModelResult {
   /** Undefined when the run was cancelled. The caller owns (and disposes) it. */
   model: TrainedModel | undefined;
   metaLosses: number[];
   cancelled: boolean;
+  /** The files each task's support set was taken from, by task: the file itself for a prefix support. */
+  supportSources: Map<string, readonly string[]>;
 }
 
 /**
@@ -73,9 +91,11 @@ export async function trainModel(
   sink?.({ type: 'training-state', phase: 'preparing', learner, step: 0, totalSteps: 0 });
   const prepared = prepareTasks(asTraining(kept), settings);
   const held = prepareTasks(asTraining(heldOut), settings, prepared.classTokens);
-  const selection = held.tasks.slice(0, options.selectionTasks ?? 12);
   log(`${kept.length} training files (${prepared.tasks.length} tasks), ${heldOut.length} held out; ${prepared.classTokens.length} classes`);
-  const cancelledResult: TrainModelResult = { model: undefined, metaLosses: [], cancelled: true };
+  const neighbourSources = settings.support === 'neighbours' ? useNeighbourSupports(asTraining(pool), prepared, held, settings, log) : new Map<string, string[]>();
+  const supportSources = new Map([...prepared.tasks, ...held.tasks].map((task) => [task.name, neighbourSources.get(task.name) ?? [task.name]] as const));
+  const selection = held.tasks.slice(0, options.selectionTasks ?? 12);
+  const cancelledResult: TrainModelResult = { model: undefined, metaLosses: [], cancelled: true, supportSources };
 
   const pretrained = await pretrainModel(prepared, settings, sink, control);
   let model: TrainedModel | undefined;
@@ -95,7 +115,14 @@ export async function trainModel(
       return { ...cancelledResult, metaLosses };
     }
     model.meanSquares = meanSquaresFor(pretrained, prepared);
-    if (sink !== undefined) reportCurves(model, pretrained, selection, settings, sink);
+    if (sink !== undefined) {
+      const curvesStarted = performance.now();
+      const table = new Map<string, MetricAccumulator>();
+      reportCurves(model, pretrained, selection, prepared.tasks, settings, sink, table);
+      // No dynamic-evaluation row: it would cost a dynamic pass over every held-out query.
+      if (table.size > 0) sink({ type: 'fewshot-table', rows: fewShotRowsOf(table, FEWSHOT_TABLE_KS) });
+      log(`adaptation curves, task losses and few-shot table in ${((performance.now() - curvesStarted) / 1000).toFixed(1)} s`);
+    }
   } finally {
     disposeMap(pretrained);
   }
@@ -138,31 +165,88 @@ export async function trainModel(
     wallSeconds: Math.round((performance.now() - started) / 100) / 10,
   };
   // 'done' is the caller's to say, once the model is saved and in use.
-  return { model, metaLosses, cancelled: false };
+  return { model, metaLosses, cancelled: false, supportSources };
 }
 
 /**
  * For the panel: each held-out task's query loss after k = 0..K inner steps,
  * for the trained learner and for the transfer baseline (the pre-trained θ
  * fine-tuned at the same rate), then every task's loss before and after.
+ * The same adaptations score the few-shot table's rows for k ≤ K into
+ * `table` (class level, see {@link fewShotRowsOf}), so the table costs no
+ * inner step of its own.
  */
-function reportCurves(model: TrainedModel, pretrained: ParamMap, tasks: readonly MetaTask[], settings: TrainSettings, sink: TrainingSink): void {
+function reportCurves(
+  model: TrainedModel,
+  pretrained: ParamMap,
+  tasks: readonly MetaTask[],
+  trainingTasks: readonly MetaTask[],
+  settings: TrainSettings,
+  sink: TrainingSink,
+  table: Map<string, MetricAccumulator>,
+): void {
   const k = settings.innerSteps;
+  const tableKs = FEWSHOT_TABLE_KS.filter((tableK) => tableK <= k);
+  const adaptation: AdaptationSettings = { innerLr: settings.innerLr, adapterLr: settings.adapterLr, innerClip: settings.innerClip, shape: taskShape(settings) };
+  const transfer: TrainedModel = { ...model, learner: 'transfer', params: pretrained, lrs: undefined, network: undefined };
   const losses: { task: string; before: number; after: number }[] = [];
   for (const task of tasks) {
-    const baselineCurve = adaptWithCurve(pretrained, task.support, task.query, { steps: k, lr: settings.innerLr, clipNorm: settings.innerClip });
-    disposeMap(baselineCurve.params);
+    // A transfer run's model is the baseline: its rows are scored once.
+    const baseline = curveAndTable(transfer, task, k, model.learner === 'transfer' ? [] : tableKs, adaptation, table);
     let queryLoss: number[];
     if (model.learner === 'meta-network' && model.network) {
       queryLoss = metaNetworkQueryCurve({ params: model.params, network: model.network }, task, { steps: k, lr: settings.adapterLr });
+      curveAndTable(model, task, 0, tableKs, adaptation, table);
     } else {
-      const rate = innerRateOf(model, settings.innerLr);
-      const curve = adaptWithCurve(model.params, task.support, task.query, { steps: k, ...rate, clipNorm: settings.innerClip });
-      disposeMap(curve.params);
-      queryLoss = curve.queryLosses;
+      queryLoss = curveAndTable(model, task, k, tableKs, adaptation, table);
     }
-    sink({ type: 'adaptation-curve', learner: model.learner, task: task.name, queryLoss, baseline: baselineCurve.queryLosses });
+    sink({ type: 'adaptation-curve', learner: model.learner, task: task.name, queryLoss, baseline });
     losses.push({ task: task.name, before: queryLoss[0], after: queryLoss[k] });
   }
   if (losses.length > 0) sink({ type: 'task-losses', learner: model.learner, k, losses });
+  // Every training task's unadapted query loss too, as k = 0 (after = before), so that every node of the panel's graph has a colour.
+  const unadapted =
+    model.learner === 'meta-network' && model.network
+      ? trainingTasks.map((task) => metaNetworkQueryCurve({ params: model.params, network: model.network as ParamMap }, task, { steps: 0, lr: settings.adapterLr })[0])
+      : taskQueryLosses(model.params, trainingTasks);
+  const trainingLosses = trainingTasks
+    .map((task, i) => ({ task: task.name, before: unadapted[i], after: unadapted[i] }))
+    .filter((loss) => Number.isFinite(loss.before));
+  if (trainingLosses.length > 0) sink({ type: 'task-losses', learner: model.learner, k: 0, losses: trainingLosses });
+}
+
+/**
+ * Adapts `model` to a task's support for k = 0..`steps` (its loss-vs-k
+ * curve on the task's query) and scores the query's class rows at each k of
+ * `tableKs` into `table` under `learner@k`. Models whose adaptation is not a
+ * θ update (the Meta-Network) get their table rows only: pass `steps` 0.
+ */
+function curveAndTable(
+  model: TrainedModel,
+  task: MetaTask,
+  steps: number,
+  tableKs: readonly number[],
+  adaptation: AdaptationSettings,
+  table: Map<string, MetricAccumulator>,
+): number[] {
+  const curve: number[] = [];
+  const ids = task.ids;
+  if (ids === undefined) return curve;
+  const query = Int32Array.from(ids.query);
+  const vocab = model.classTokens.length;
+  const ks = [...new Set([...Array.from({ length: steps + 1 }, (_, k) => k), ...tableKs])];
+  adaptToSupport(model, ids.support, ks, adaptation, (k, run, params) => {
+    if (params !== undefined && k <= steps) curve[k] = meanLoss(params, task.query).loss;
+    if (tableKs.includes(k) && query.length > ids.queryFrom) {
+      addClassScores(tableEntry(table, model.learner, k), classRows(run, query, ids.queryFrom, vocab), query, ids.queryFrom, vocab);
+    }
+  });
+  return curve;
+}
+
+function tableEntry(table: Map<string, MetricAccumulator>, learner: string, k: number): MetricAccumulator {
+  const key = `${learner}@${k}`;
+  let entry = table.get(key);
+  if (entry === undefined) table.set(key, (entry = new MetricAccumulator()));
+  return entry;
 }

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { TaskGraph } from '../graph/taskGraph';
 import { makeBatches } from '../neural/batches';
-import type { BatchShape } from '../neural/batches';
-import { flattenParams, initLstmParams } from '../neural/lstm';
-import type { LstmConfig, ParamMap } from '../neural/lstm';
+import type { BatchShape, LmBatch } from '../neural/batches';
+import { disposeState, flattenParams, forward, initLstmParams, unflattenParams } from '../neural/lstm';
+import type { LstmConfig, LstmState, ParamMap } from '../neural/lstm';
 import { SeededRandom } from '../neural/random';
 import { AdamOptimizer } from '../neural/train';
 import { adaptWithCurve } from '../meta/innerLoop';
@@ -16,11 +17,12 @@ import type { MetaSgdState } from '../meta/metaSgd';
 import { metaTrainAsync } from '../meta/metaTrain';
 import { estimateMeanSquares } from '../meta/online';
 import { cloneParams, disposeMap, mapParams } from '../meta/paramMaps';
+import type { BatchStream } from '../meta/paramMaps';
 import { reptileLearner } from '../meta/reptile';
 import { makeTask } from '../meta/tasks';
 import type { MetaTask } from '../meta/tasks';
 import { shuffledIndices, StreamTrainer } from '../meta/transfer';
-import type { LearnerName, TrainingPhase, TrainingSink } from './events';
+import type { LearnerName, SupportKind, TrainingPhase, TrainingSink } from './events';
 import { buildClassTokens, classIndexOf, fileClassIds, supportLength } from './classes';
 import type { ModelHyperParameters, TrainedModel } from './model';
 
@@ -54,8 +56,14 @@ export interface TrainSettings {
   innerLr: number;
   /** Reptile's ε: how far θ moves toward the adapted parameters per outer step. */
   reptileEpsilon: number;
-  /** SGD rate of the outer step of FOMAML, Meta-SGD and the Meta-Network. */
+  /** SGD rate of the outer step of FOMAML and the Meta-Network. */
   outerLr: number;
+  /**
+   * SGD rate of Meta-SGD's θ. At 0 θ stays the pre-trained one and only the
+   * rates are learned: on held-out TRAIN files moving θ cost more before
+   * adapting (k = 0) than it gained after.
+   */
+  metaSgdParamsLr: number;
   /** SGD rate of Meta-SGD's log-rates. */
   metaSgdRateLr: number;
   /** Meta-Network objective α·L_task + β·L_meta. */
@@ -65,7 +73,13 @@ export interface TrainSettings {
   adapterLr: number;
   /** Global gradient-norm clip of inner steps. */
   innerClip: number;
+  /**
+   * Where each task's support set comes from: the file's own first part, or
+   * the tokens of its task-graph neighbours (then the whole file is the query).
+   */
+  support: SupportKind;
   supportFraction: number;
+  /** Support tokens of a task (with neighbour supports: shared out among the neighbours). */
   maxSupportTokens: number;
   maxQueryTokens: number;
   dynamicLr: number;
@@ -91,11 +105,13 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   innerLr: 1,
   reptileEpsilon: 0.1,
   outerLr: 0.05,
-  metaSgdRateLr: 10,
+  metaSgdParamsLr: 0,
+  metaSgdRateLr: 1000,
   alpha: 1,
   beta: 1,
   adapterLr: 0.3,
   innerClip: 5,
+  support: 'prefix',
   supportFraction: 0.5,
   maxSupportTokens: 128,
   maxQueryTokens: 128,
@@ -152,21 +168,88 @@ export function prepareTasks(files: readonly TrainingFile[], settings: TrainSett
   return { classTokens: classes, classIndex, ids, tasks };
 }
 
-/** A task whose support set is tokens of other files (the task-graph neighbours) and whose query is the file. */
+/** Neighbours whose tokens make a file's support set (environment level). */
+export const SUPPORT_NEIGHBOURS = 3;
+
+/**
+ * A task whose support set is tokens of other files (the task-graph
+ * neighbours: `maxSupportTokens` shared out among them, each from its start)
+ * and whose query is the file's own first `maxQueryTokens` predictions.
+ * Undefined when the file is too short or no neighbour has tokens.
+ */
 export function neighbourTask(
   path: string,
-  prepared: PreparedTasks,
+  ids: ReadonlyMap<string, Int32Array>,
   neighbours: readonly string[],
   settings: TrainSettings,
 ): MetaTask | undefined {
-  const own = prepared.ids.get(path);
+  const own = ids.get(path);
   if (own === undefined || own.length < 2) return undefined;
-  const supports = neighbours.map((neighbour) => prepared.ids.get(neighbour)).filter((ids): ids is Int32Array => ids !== undefined);
-  const perNeighbour = Math.max(2, Math.floor(settings.maxSupportTokens / Math.max(supports.length, 1)));
+  const supports = neighbours
+    .filter((neighbour) => neighbour !== path)
+    .map((neighbour) => ids.get(neighbour))
+    .filter((neighbourIds): neighbourIds is Int32Array => neighbourIds !== undefined && neighbourIds.length >= 2);
+  if (supports.length === 0) return undefined;
+  const perNeighbour = Math.max(2, Math.floor(settings.maxSupportTokens / supports.length));
   return makeTask(path, own.subarray(0, Math.min(own.length, settings.maxQueryTokens + 1)), {
     ...taskShape(settings),
     support: { kind: 'neighbours', neighbours: supports, maxTokensPerNeighbour: perNeighbour },
   });
+}
+
+/**
+ * `tasks` with each support set taken from the file's first
+ * {@link SUPPORT_NEIGHBOURS} neighbours by `neighboursOf` (most similar
+ * first) among `ids`. A file none of whose neighbours has tokens keeps its
+ * prefix task, as the product adapts such a file to its own text.
+ */
+export function withNeighbourSupports(
+  tasks: readonly MetaTask[],
+  ids: ReadonlyMap<string, Int32Array>,
+  neighboursOf: (path: string) => readonly string[],
+  settings: TrainSettings,
+): { tasks: MetaTask[]; fromNeighbours: number; sources: Map<string, string[]> } {
+  let fromNeighbours = 0;
+  const sources = new Map<string, string[]>();
+  const result = tasks.map((task) => {
+    const near = neighboursOf(task.name)
+      .filter((path) => path !== task.name && (ids.get(path)?.length ?? 0) >= 2)
+      .slice(0, SUPPORT_NEIGHBOURS);
+    const replaced = neighbourTask(task.name, ids, near, settings);
+    if (replaced === undefined) return task;
+    fromNeighbours++;
+    sources.set(task.name, near);
+    return replaced;
+  });
+  return { tasks: result, fromNeighbours, sources };
+}
+
+/**
+ * Replaces the support set of every training and held-out task by tokens of
+ * the file's task-graph neighbours, the graph built over `pool`: the files
+ * whose tokens may be support (a held-out file's neighbours may be training
+ * files and the other way round; the query is always the file's own tokens,
+ * never in its support). Returns each task's support files.
+ */
+export function useNeighbourSupports(
+  pool: readonly TrainingFile[],
+  prepared: PreparedTasks,
+  held: PreparedTasks,
+  settings: TrainSettings,
+  log: (line: string) => void,
+): Map<string, string[]> {
+  const graph = TaskGraph.build(pool);
+  const ids = new Map([...prepared.ids, ...held.ids]);
+  const neighboursOf = (path: string): string[] => graph.neighbours(path).map((neighbour) => neighbour.path);
+  const training = withNeighbourSupports(prepared.tasks, ids, neighboursOf, settings);
+  const heldOut = withNeighbourSupports(held.tasks, ids, neighboursOf, settings);
+  prepared.tasks = training.tasks;
+  held.tasks = heldOut.tasks;
+  log(
+    `support sets from task-graph neighbours: ${training.fromNeighbours}/${training.tasks.length} training and ` +
+      `${heldOut.fromNeighbours}/${heldOut.tasks.length} held-out tasks (the others have no neighbour and keep their prefix)`,
+  );
+  return new Map([...training.sources, ...heldOut.sources]);
 }
 
 /** Yields to the event loop, honours a pause; false once cancelled. */
@@ -270,7 +353,7 @@ function recipeFor(name: LearnerName, settings: TrainSettings): Recipe<ParamMap>
       return {
         learner: createMetaSgdLearner({ lrOuterLr: settings.metaSgdRateLr }),
         init: (params) => initMetaSgdState(params, settings.innerLr),
-        outer: { ...inner, outerLr: settings.outerLr },
+        outer: { ...inner, outerLr: settings.metaSgdParamsLr },
         toModel: (metaSgd: MetaSgdState) => ({ params: cloneParams(metaSgd.params), lrs: learningRatesOf(metaSgd) }),
       };
     case 'meta-network':
@@ -292,7 +375,7 @@ export function hyperOf(settings: TrainSettings): ModelHyperParameters {
     dynamicLr: settings.dynamicLr,
     dynamicDecay: settings.dynamicDecay,
     dynamicSegment: settings.dynamicSegment,
-    support: 'prefix',
+    support: settings.support,
     supportFraction: settings.supportFraction,
     seed: settings.seed,
   };
@@ -402,4 +485,77 @@ export function metaNetworkLossByRate(model: TrainedModel, tasks: readonly MetaT
     for (const task of tasks) total += metaNetworkQueryCurve(networkState, task, { steps, lr })[steps];
     return total / Math.max(tasks.length, 1);
   });
+}
+
+/** Lanes of one batched forward pass of {@link taskQueryLosses} (its logits are lanes × time × vocab floats). */
+const LOSS_LANES_PER_CALL = 64;
+
+/**
+ * Each task's query loss (nats per token) with parameters `params`, no
+ * adaptation: equal to `meanLoss(params, task.query)` per task, but the
+ * query streams of many tasks run side by side in one forward pass, so
+ * hundreds of tasks cost a few calls. NaN for a task without query tokens.
+ */
+export function taskQueryLosses(params: ParamMap, tasks: readonly MetaTask[]): number[] {
+  const lstm = unflattenParams(params);
+  const sums = new Float64Array(tasks.length);
+  const counts = new Float64Array(tasks.length);
+  // Streams of the same batch count and shape can run as one.
+  const groups = new Map<string, { task: number; stream: BatchStream }[]>();
+  tasks.forEach((task, index) => {
+    for (const stream of task.query) {
+      if (stream.length === 0) continue;
+      const key = `${stream.length}:${stream[0].batchSize}:${stream[0].timeSteps}`;
+      const group = groups.get(key) ?? [];
+      group.push({ task: index, stream });
+      groups.set(key, group);
+    }
+  });
+  for (const group of groups.values()) {
+    const lanes = group[0].stream[0].batchSize;
+    const perCall = Math.max(1, Math.floor(LOSS_LANES_PER_CALL / lanes));
+    for (let start = 0; start < group.length; start += perCall) {
+      const chunk = group.slice(start, start + perCall);
+      let state: LstmState | undefined;
+      for (let b = 0; b < chunk[0].stream.length; b++) {
+        const parts = chunk.map((item) => item.stream[b]);
+        const batch: LmBatch = {
+          batchSize: lanes * parts.length,
+          timeSteps: parts[0].timeSteps,
+          inputs: concatArrays(parts.map((part) => part.inputs), (n) => new Int32Array(n)),
+          targets: concatArrays(parts.map((part) => part.targets), (n) => new Int32Array(n)),
+          mask: concatArrays(parts.map((part) => part.mask), (n) => new Float32Array(n)),
+        };
+        const out = forward(lstm, batch, state);
+        disposeState(state);
+        state = out.state;
+        const laneLosses = tf.tidy(() => {
+          const logProbabilities = tf.logSoftmax(out.logits);
+          const picked = tf.sum(tf.mul(logProbabilities, tf.oneHot(tf.tensor2d(batch.targets, [batch.batchSize, batch.timeSteps], 'int32'), logProbabilities.shape[2])), 2);
+          return tf.neg(tf.sum(tf.mul(picked, tf.tensor2d(batch.mask, [batch.batchSize, batch.timeSteps])), 1));
+        });
+        out.logits.dispose();
+        const values = laneLosses.dataSync();
+        laneLosses.dispose();
+        for (let lane = 0; lane < batch.batchSize; lane++) {
+          const task = chunk[Math.floor(lane / lanes)].task;
+          sums[task] += values[lane];
+          for (let t = 0; t < batch.timeSteps; t++) counts[task] += batch.mask[lane * batch.timeSteps + t];
+        }
+      }
+      disposeState(state);
+    }
+  }
+  return tasks.map((_, index) => (counts[index] > 0 ? sums[index] / counts[index] : NaN));
+}
+
+/** The parts one after another, in an array of their kind. */
+function concatArrays<T extends Int32Array | Float32Array>(parts: readonly T[], make: (length: number) => T): T {
+  const result = make(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    result.set(part, at);
+    at += part.length;
+  }
+  return result;
 }

@@ -12,6 +12,12 @@ export interface MetaTask {
   readonly name: string;
   readonly support: readonly BatchStream[];
   readonly query: readonly BatchStream[];
+  /**
+   * The class ids behind the batches, for scoring by rank (the batches keep
+   * only what a loss needs): each support list as cut, and the ids whose
+   * positions `queryFrom ..` are the query (those before are context).
+   */
+  readonly ids?: { readonly support: readonly ArrayLike<number>[]; readonly query: ArrayLike<number>; readonly queryFrom: number };
 }
 
 /** Where the support set comes from. */
@@ -45,16 +51,21 @@ export function makeTask(name: string, classIds: ArrayLike<number>, options: Mak
   if (source.kind === 'neighbours') {
     const limit = source.maxTokensPerNeighbour ?? Infinity;
     if (!(limit >= 2)) throw new RangeError(`maxTokensPerNeighbour must be at least 2, got ${limit}.`);
-    const support = source.neighbours.map((neighbour) =>
-      makeBatches(Array.from(neighbour).slice(0, Math.min(limit, neighbour.length)), shape),
-    );
-    return { name, support: nonEmpty(support), query: nonEmpty([makeBatches(ids, shape)]) };
+    const supportIds = source.neighbours.map((neighbour) => Array.from(neighbour).slice(0, Math.min(limit, neighbour.length)));
+    const support = supportIds.map((neighbour) => makeBatches(neighbour, shape));
+    return {
+      name,
+      support: nonEmpty(support),
+      query: nonEmpty([makeBatches(ids, shape)]),
+      ids: { support: supportIds, query: ids, queryFrom: 1 },
+    };
   }
   const split = supportLength(source, ids.length);
   return {
     name,
     support: nonEmpty([makeBatches(ids.slice(0, split), shape)]),
     query: nonEmpty([makeBatches(ids.slice(Math.max(split - 1, 0)), shape)]),
+    ids: { support: [ids.slice(0, split)], query: ids, queryFrom: Math.max(split, 1) },
   };
 }
 

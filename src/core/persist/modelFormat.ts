@@ -101,8 +101,10 @@ function checkHyper(value: unknown): ModelHyperParameters {
   for (const key of HYPER_NUMBERS) {
     if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) throw invalid(`hyper.${key} must be a finite number`);
   }
-  if (value.support !== 'prefix' && value.support !== 'neighbours') throw invalid('hyper.support must be "prefix" or "neighbours"');
-  return value as unknown as ModelHyperParameters;
+  // Models saved before neighbour supports existed were all meta-trained on prefix supports.
+  const support = value.support ?? 'prefix';
+  if (support !== 'prefix' && support !== 'neighbours') throw invalid('hyper.support must be "prefix" or "neighbours"');
+  return { ...value, support } as unknown as ModelHyperParameters;
 }
 
 function checkGate(value: unknown): GateParameters | undefined {

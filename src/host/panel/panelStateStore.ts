@@ -18,16 +18,23 @@ import type {
 } from '../../protocol/panelProtocol';
 import type { TrainingEvent } from '../../protocol/trainingEvents';
 
+/** A task's query loss before adaptation (k = 0) and, when the engine adapted to it, after. */
+export interface MeasuredLoss {
+  before: number;
+  after?: number;
+}
+
 /** The panel's view of the task graph: paths, token counts, communities and the losses measured so far. */
 export function panelGraphFromSnapshot(
   snapshot: TaskGraphSnapshot,
-  losses: ReadonlyMap<string, { before: number; after: number }> = new Map(),
+  losses: ReadonlyMap<string, MeasuredLoss> = new Map(),
 ): PanelGraph {
   return {
     nodes: snapshot.nodes.map((node) => {
       const loss = losses.get(node.id);
-      return loss === undefined
-        ? { path: node.id, tokens: node.size, community: node.community }
+      if (loss === undefined) return { path: node.id, tokens: node.size, community: node.community };
+      return loss.after === undefined
+        ? { path: node.id, tokens: node.size, community: node.community, lossBefore: loss.before }
         : { path: node.id, tokens: node.size, community: node.community, lossBefore: loss.before, lossAfter: loss.after };
     }),
     edges: snapshot.edges.map((edge) => ({ source: edge.source, target: edge.target, weight: edge.weight })),
@@ -49,7 +56,7 @@ export class PanelStateStore {
   /** Every task's adaptation curves, not only the selected one's: a click shows them at once. */
   private readonly adaptationByTask = new Map<string, TaskAdaptation>();
   /** Losses outlive graph rebuilds, which arrive without them. */
-  private readonly lossesByTask = new Map<string, { before: number; after: number }>();
+  private readonly lossesByTask = new Map<string, MeasuredLoss>();
 
   constructor(controls: PanelControls = DEFAULT_CONTROLS) {
     this.state = emptyPanelState(controls);
@@ -83,7 +90,8 @@ export class PanelStateStore {
     if (event.type === 'adaptation-curve') {
       this.adaptationByTask.set(event.task, mergeAdaptationCurve(this.adaptationByTask.get(event.task), event));
     } else if (event.type === 'task-losses') {
-      for (const loss of event.losses) this.lossesByTask.set(loss.task, { before: loss.before, after: loss.after });
+      // The latest event is the truth for its tasks: a task measured at k = 0 only has no loss after adaptation.
+      for (const loss of event.losses) this.lossesByTask.set(loss.task, loss.after === undefined ? { before: loss.before } : { before: loss.before, after: loss.after });
     }
     this.commit({ kind: 'training', event });
   }

@@ -101,6 +101,21 @@ describe('metacomplete CLI (bundled, through bin/)', () => {
     assert.ok(at('ngram-graph-nested', 0).entropy < at('ngram-static', 0).entropy);
   });
 
+  it('train and fewshot --support neighbours meta-train and adapt on task-graph neighbours, TEST files on TRAIN neighbours only', function () {
+    this.timeout(300_000);
+    const checkpoint = join(out, 'neighbours.mcmodel');
+    const train = cli('train', fixture, '--out', checkpoint, '--support', 'neighbours', '--learner', 'reptile', ...tiny);
+    assert.equal(train.status, 0, train.stderr);
+    assert.match(train.stderr, /support sets from task-graph neighbours: [1-9]\d*\/\d+ training/);
+    assert.match(train.stderr, /few-shot table on held-out files[^]*transfer[^]*reptile/);
+    const fewshot = cli('fewshot', fixture, '--json', '--ks', '0,1', '--learners', 'reptile', '--support', 'neighbours', ...tiny);
+    assert.equal(fewshot.status, 0, fewshot.stderr);
+    const result = JSON.parse(fewshot.stdout) as { support: string; rows: { learner: string; entropy: number }[] };
+    assert.equal(result.support, 'neighbours');
+    assert.ok(result.rows.some((row) => row.learner === 'reptile') && result.rows.every((row) => Number.isFinite(row.entropy)));
+    assert.equal(cli('train', fixture, '--out', checkpoint, '--support', 'siblings', ...tiny).status, 2, 'an unknown support source is a usage error');
+  });
+
   it('train writes a checkpoint that eval --model mixture scores on every TEST token, and a corrupt one is refused', function () {
     this.timeout(300_000);
     const checkpoint = join(out, 'model.mcmodel');

@@ -16,9 +16,10 @@ import {
   describeTraining,
   idleTraining,
   reduceTraining,
+  panelControlsOf,
   trainingProgressPercent,
 } from '../../../src/host/training';
-import type { TrainingView } from '../../../src/host/training';
+import type { TrainingRunSettings, TrainingView } from '../../../src/host/training';
 
 const state = (phase: Extract<TrainingEvent, { type: 'training-state' }>['phase'], step = 0, totalSteps = 0, learner: 'meta-sgd' | 'transfer' = 'meta-sgd', message?: string): TrainingEvent => ({
   type: 'training-state',
@@ -127,6 +128,15 @@ describe('training settings', () => {
     }
   });
 
+  it('declare the support source in package.json with the engine default', () => {
+    const manifest = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8'));
+    const declared = manifest.contributes.configuration.properties['metacomplete.training.support'];
+    assert.ok(declared !== undefined, 'package.json declares no metacomplete.training.support');
+    assert.equal(declared.default, DEFAULT_TRAIN_SETTINGS.support);
+    assert.deepEqual(declared.enum, ['prefix', 'neighbours']);
+    assert.ok(typeof declared.description === 'string' && declared.description.length > 0);
+  });
+
   it('clamp, round or fall back on hand-edited values', () => {
     const values: Record<string, unknown> = {
       'training.learner': 'reptile',
@@ -174,7 +184,7 @@ class FakeEngine {
   }
 }
 
-function makeController(options: { modelPath?: string; settings?: Partial<TrainingSettings> } = {}) {
+function makeController(options: { modelPath?: string; settings?: Partial<TrainingRunSettings> } = {}) {
   const engine = new FakeEngine();
   const lines: string[] = [];
   const log = { info: (line: string) => lines.push(`info ${line}`), warn: (line: string) => lines.push(`warn ${line}`), error: (line: string) => lines.push(`error ${line}`) };
@@ -254,20 +264,34 @@ describe('TrainingController', () => {
     assert.ok(lines.some((line) => line.startsWith('warn Ignored a malformed training event')), lines.join('\n'));
   });
 
-  it("applies the panel's controls to the settings and starts with them, refusing neighbour support sets", async () => {
+  it("applies the panel's controls to the settings, the support source included, and starts with them", async () => {
     const { engine, controller } = makeController();
-    const saved: Partial<TrainingSettings>[] = [];
+    const saved: Partial<TrainingRunSettings>[] = [];
     const handler = controller.panelHandler(async (changes) => {
       saved.push(changes);
     });
-    const controls = { learner: 'fomaml' as const, alpha: 0.5, beta: 2, innerLr: 0.1, innerSteps: 3, support: 'prefix' as const };
+    const controls = { learner: 'fomaml' as const, alpha: 0.5, beta: 2, innerLr: 0.1, innerSteps: 3, support: 'neighbours' as const };
     await handler.applyControls(controls);
-    assert.deepEqual(saved, [{ learner: 'fomaml', alpha: 0.5, beta: 2, innerLr: 0.1, innerSteps: 3 }]);
-    await assert.rejects(handler.applyControls({ ...controls, support: 'neighbours' }), /neighbour support sets are not available/);
+    assert.deepEqual(saved, [{ learner: 'fomaml', alpha: 0.5, beta: 2, innerLr: 0.1, innerSteps: 3, support: 'neighbours' }]);
     await handler.start(controls);
     const start = engine.requests.find((request) => request.type === 'training/start');
     assert.ok(start !== undefined && start.type === 'training/start');
     assert.equal(start.learner, 'fomaml');
     assert.equal(start.overrides.innerSteps, 3);
+    assert.equal(start.support, 'neighbours');
+  });
+
+  it('starts with the support source of the settings, prefix when they name none', async () => {
+    const plain = makeController();
+    await plain.controller.start();
+    const first = plain.engine.requests.find((request) => request.type === 'training/start');
+    assert.ok(first !== undefined && first.type === 'training/start');
+    assert.equal(first.support, 'prefix');
+    const { engine, controller } = makeController({ settings: { support: 'neighbours' } });
+    await controller.start();
+    const start = engine.requests.find((request) => request.type === 'training/start');
+    assert.ok(start !== undefined && start.type === 'training/start');
+    assert.equal(start.support, 'neighbours');
+    assert.equal(panelControlsOf({ ...DEFAULT_TRAINING_SETTINGS, support: 'neighbours' }).support, 'neighbours');
   });
 });

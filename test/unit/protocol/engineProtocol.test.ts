@@ -28,6 +28,25 @@ describe('engine protocol', () => {
     );
   });
 
+  it('takes an optional support source with training/start and refuses any other value', () => {
+    const start = { type: 'training/start', learner: 'reptile', modelPath: '/storage/model.mcmodel', overrides: { outerSteps: 3 } };
+    assert.deepEqual(parseRequestEnvelope(envelope(start)).request, start);
+    for (const support of ['prefix', 'neighbours']) {
+      assert.deepEqual(parseRequestEnvelope(envelope({ ...start, support })).request, { ...start, support });
+    }
+    for (const support of ['siblings', 1, null, '']) {
+      assert.throws(() => parseRequestEnvelope(envelope({ ...start, support })), /training\/start: support must be "prefix" or "neighbours"/);
+    }
+  });
+
+  it('takes a ghost-text request with its limits and refuses limits out of range', () => {
+    const request = { type: 'completion/continue', path: 'a.ts', textBefore: 'x = ', textAfter: ')', maxTokens: 16, beamWidth: 4, minProbability: 0.08 };
+    assert.deepEqual(parseRequestEnvelope(envelope({ ...request, extra: true })).request, request);
+    for (const bad of [{ maxTokens: 0 }, { maxTokens: 65 }, { beamWidth: 1.5 }, { beamWidth: 17 }, { minProbability: 1 }, { minProbability: -0.1 }, { minProbability: 'x' }, { textAfter: 3 }]) {
+      assert.throws(() => parseRequestEnvelope(envelope({ ...request, ...bad })), ProtocolError);
+    }
+  });
+
   it('refuses version 1 messages now that the protocol is at version 2', () => {
     assert.equal(ENGINE_PROTOCOL_VERSION, 2);
     assert.throws(() => parseRequestEnvelope({ version: 1, id: 1, request: { type: 'engine/stats' } }), /protocol version 1 is not 2/);

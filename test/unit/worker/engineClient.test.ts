@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { initBackend } from '../../../src/core/backend/backend';
+import { GATE_FEATURE_COUNT } from '../../../src/core/mix/gate';
 import { UNK_TOKEN, disposeTrainedModel } from '../../../src/core/experiment/model';
 import type { TrainedModel } from '../../../src/core/experiment/model';
 import { flattenParams, initLstmParams } from '../../../src/core/neural/lstm';
@@ -194,6 +195,27 @@ describe('engine worker persistence', () => {
       assert.equal(info.vocabSize, 4);
       assert.ok(['tensorflow', 'wasm', 'cpu'].includes(info.backend));
       assert.deepEqual((await client.request({ type: 'engine/stats' })).model, info);
+    });
+
+    it('mixes a model whose classes include tokens the workspace lacks (one trained elsewhere) into completions and ghost text', async () => {
+      const foreign: TrainedModel = {
+        ...model,
+        classTokens: [UNK_TOKEN, 'alpha', 'zquuxOnlyElsewhere', ';'],
+        gate: { order: 6, weights: new Array<number>(GATE_FEATURE_COUNT).fill(0), bias: 0 },
+      };
+      const target = join(dir, 'foreign.mcmodel');
+      await saveModelCheckpoint(target, foreign);
+      const client = start();
+      await client.request({ type: 'files/update', files: [{ path: 'x.ts', bytes: new TextEncoder().encode('alpha; alpha; alpha;\n'.repeat(5)) }] });
+      await client.request({ type: 'model/load', path: target });
+      const completion = await client.request({ type: 'completion/complete', path: 'y.ts', textBefore: 'alpha; alpha; ', k: 5 });
+      assert.ok(completion.suggestions.length > 0);
+      const ghost = await client.request({
+        type: 'completion/continue', path: 'y.ts', textBefore: 'alpha; alpha; ', textAfter: '', maxTokens: 8, beamWidth: 3, minProbability: 0.01,
+      });
+      assert.equal(ghost.tokens[0], 'alpha');
+      const stats = await client.request({ type: 'engine/stats' });
+      assert.equal(stats.model?.failure, undefined, `the neural side failed: ${stats.model?.failure}`);
     });
 
     it('refuses a corrupt checkpoint with the reason and keeps the model it had', async () => {

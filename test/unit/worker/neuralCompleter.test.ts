@@ -8,6 +8,9 @@ import type { TrainedModel } from '../../../src/core/experiment/model';
 import { DEFAULT_TRAIN_SETTINGS, hyperOf } from '../../../src/core/experiment/train';
 import { GATE_FEATURE_COUNT } from '../../../src/core/mix/gate';
 import { flattenParams, initLstmParams } from '../../../src/core/neural/lstm';
+import { tokenize } from '../../../src/core/text/lexer';
+import type { TokenDistribution } from '../../../src/core/ngram/tokenModel';
+import { Vocabulary } from '../../../src/core/text/vocabulary';
 import { NeuralCompleter } from '../../../src/worker/neuralCompleter';
 
 const encode = (text: string) => new TextEncoder().encode(text);
@@ -66,6 +69,76 @@ describe('the neural side of completions', () => {
     assert.deepEqual(shrunk.map((p) => p.toFixed(6)), probabilities(once, 'const a = 1;\nif (').map((p) => p.toFixed(6)));
     once.dispose();
     fresh.dispose();
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+  });
+
+  it('adapts a model meta-trained on neighbour supports to the neighbours it is given, and any other model to the file', () => {
+    const file = tokenize('if (a == 1) a = 1;\nconst a = 1;\n', 'js');
+    const other = tokenize('const a = 1; const a = 1; const a = 1;\n', 'js');
+    const neighbourModel: TrainedModel = { ...model, hyper: { ...model.hyper, support: 'neighbours' } };
+    const before = tf.memory().numTensors;
+    const byNeighbours = new NeuralCompleter(neighbourModel, () => undefined);
+    const fromOther = byNeighbours.adapt('b.ts', file, [other, other]);
+    assert.equal(fromOther.support, 'neighbours');
+    assert.equal(fromOther.supportTokens, 2 * other.length);
+    // With the file itself as its only neighbour, the support is what a prefix model adapts to: the same result.
+    const fromItself = byNeighbours.adapt('b.ts', file, [file]);
+    const byText = new NeuralCompleter(model, () => undefined);
+    const fromText = byText.adapt('b.ts', file, [other]);
+    assert.equal(fromText.support, 'prefix', 'a prefix model ignores neighbours');
+    assert.equal(fromText.supportTokens, file.length);
+    assert.ok(Math.abs(fromItself.lossAfter - fromText.lossAfter) < 1e-5, `${fromItself.lossAfter} vs ${fromText.lossAfter}`);
+    assert.ok(Math.abs(fromOther.lossAfter - fromText.lossAfter) > 1e-4, 'other tokens adapt the model differently');
+    // No neighbour: the file's own text.
+    assert.equal(byNeighbours.adapt('b.ts', file).support, 'prefix');
+    byNeighbours.dispose();
+    byText.dispose();
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+  });
+
+  it('scores beam-search hypotheses as if their tokens had been typed, in one batched step per token', () => {
+    const vocabulary = new Vocabulary();
+    vocabulary.internAll(classTokens);
+    // A fixed n-gram side, so that only the LSTM's reading differs between the two ways.
+    const ngram: TokenDistribution = {
+      vocabularySize: vocabulary.size,
+      probability: () => 1 / (vocabulary.size + 1),
+      escapeProbability: 1 / (vocabulary.size + 1),
+      confidence: 0.5,
+      matchedOrder: 2,
+      contextCount: 3,
+      contextDistinct: 2,
+      collectCandidates: () => undefined,
+    };
+    const probe = (distribution: TokenDistribution | undefined) => {
+      assert.ok(distribution !== undefined);
+      return classTokens.slice(1).map((token) => distribution.probability(vocabulary.idOf(token)));
+    };
+    const typed = (text: string) => {
+      const fresh = new NeuralCompleter(model, () => undefined);
+      const mixed = probe(fresh.mix('c.ts', tokenize(text, 'js'), ngram, vocabulary));
+      fresh.dispose();
+      return mixed;
+    };
+    const close = (actual: number[], expected: number[], what: string) =>
+      actual.forEach((p, i) => assert.ok(Math.abs(p - expected[i]) < 1e-5, `${what}, ${classTokens[i + 1]}: ${p} vs ${expected[i]}`));
+
+    const before = tf.memory().numTensors;
+    const text = 'const a = 1;\nif (a';
+    const completer = new NeuralCompleter(model, () => undefined);
+    const continuation = completer.continuation('b.ts', tokenize(text, 'js'), vocabulary);
+    assert.ok(continuation !== undefined);
+    close(probe(continuation.root(ngram)), typed(text), 'root');
+    // Two hypotheses from the root, then one grown from the second.
+    const first = continuation.expand([{ parent: 0, token: '==' }, { parent: 0, token: ')' }], [ngram, ngram]);
+    close(probe(first[0]), typed(`${text} ==`), 'a ==');
+    close(probe(first[1]), typed(`${text})`), 'a )');
+    const second = continuation.expand([{ parent: 1, token: 'a' }], [ngram]);
+    close(probe(second[0]), typed(`${text}) a`), 'a ) a');
+    continuation.dispose();
+    // The file's own state is untouched: what it reads next continues from the typed text.
+    close(probe(completer.mix('b.ts', tokenize(`${text} ==`, 'js'), ngram, vocabulary)), typed(`${text} ==`), 'typing after the search');
+    completer.dispose();
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
   });
 });

@@ -65,6 +65,32 @@ describe('CompletionEngine', () => {
     assert.equal(completion.suggestions[0].token, 'blorptastic');
   });
 
+  it('continues a line by beam search, with the typed prefix, up to the end of the statement', () => {
+    const engine = new CompletionEngine();
+    workspace(engine);
+    const rules = { closerAfter: '' };
+    const options = { beamWidth: 4, maxTokens: 16, minProbability: 0.05 };
+    const path = 'src/ledger/new.ts';
+    const line = engine.continueLine(path, 'export function post9(amount: number) {\n  return quorvexLedger.sett', rules, options);
+    assert.equal(line.typedPrefix, 'sett');
+    assert.deepEqual(line.tokens.slice(0, 3), ['settleBalance', '(', 'amount']);
+    assert.ok([';', '{'].includes(line.tokens[line.tokens.length - 1]), `the line runs to its end: ${line.tokens.join(' ')}`);
+    assert.ok(line.probability > 0 && line.probability <= 1);
+    // Stops before the closer the line already has after the cursor.
+    const inCall = engine.continueLine(path, 'export function post9(amount: number) {\n  return quorvexLedger.settleBalance(amount, 3', { closerAfter: ')' }, options);
+    assert.deepEqual(inCall.tokens, []);
+  });
+
+  it('does not teach the file cache what ghost text only proposed', () => {
+    const engine = new CompletionEngine();
+    workspace(engine);
+    const path = 'src/ledger/new.ts';
+    const text = 'function h() {\n  const wibblequark = 1;\n  return ';
+    const before = engine.complete(path, text, 5);
+    engine.continueLine(path, text, { closerAfter: '' }, { beamWidth: 4, maxTokens: 16, minProbability: 0.01 });
+    assert.deepEqual(engine.complete(path, text, 5), before);
+  });
+
   it('serialises the task graph with one node per learned file', () => {
     const engine = new CompletionEngine();
     workspace(engine);

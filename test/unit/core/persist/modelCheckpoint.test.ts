@@ -119,6 +119,24 @@ describe('model checkpoint', () => {
     });
   }
 
+  it('keeps the support kind through a round trip, and reads a checkpoint saved before support kinds as prefix', () => {
+    for (const support of ['prefix', 'neighbours'] as const) {
+      const model = makeModel(false);
+      model.hyper = { ...model.hyper, support };
+      const decoded = decodeModel(encodeModel(model));
+      assert.equal(decoded.hyper.support, support);
+      disposeTrainedModel(decoded);
+      disposeTrainedModel(model);
+    }
+    const model = makeModel(false);
+    const saved = encodeModel(model);
+    disposeTrainedModel(model);
+    const old = decodeModel(withHeader(saved, (header) => delete (header.hyper as Record<string, unknown>).support));
+    assert.equal(old.hyper.support, 'prefix');
+    disposeTrainedModel(old);
+    assert.throws(() => decodeModel(withHeader(saved, (header) => ((header.hyper as Record<string, unknown>).support = 'siblings'))), /hyper\.support must be "prefix" or "neighbours"/);
+  });
+
   it('refuses to save a model that could not be loaded again', () => {
     const model = makeModel(false);
     try {

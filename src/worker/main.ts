@@ -4,10 +4,10 @@ import { parentPort } from 'node:worker_threads';
 import type { BackendChoice } from '../core/backend/backend';
 import { CompletionEngine } from '../core/engine/completionEngine';
 import type { CompletionMixer, ContinuationMixerFactory } from '../core/engine/completionEngine';
-import { DEFAULT_BEAM_OPTIONS } from '../core/engine/beamSearch';
 import { looksLikeSecret } from '../core/text/secrets';
 import { languageKindOf, tokenize } from '../core/text/lexer';
 import { UNK_CLASS } from '../core/neural/batches';
+import { SUPPORT_NEIGHBOURS } from '../core/experiment/train';
 import { NeuralCompleter } from './neuralCompleter';
 import { TrainingService } from './training';
 import { disposeTrainedModel } from '../core/experiment/model';
@@ -44,29 +44,26 @@ function useModel(trained: TrainedModel, info: LoadedModelInfo): void {
   neuralFailure = undefined;
 }
 
-/** The neural mixture for a completion; on any failure the n-gram answers alone and the reason is kept for stats. */
-const mixer: CompletionMixer = (path, tokens, ngram, vocabulary) => {
+/**
+ * Runs a step of the neural side; on any failure the n-gram answers alone
+ * from then on (undefined) and the reason is kept for stats.
+ */
+function guarded<T>(run: (completer: NeuralCompleter) => T): T | undefined {
   if (neural === undefined || neuralFailure !== undefined) return undefined;
   try {
-    return neural.mix(path, tokens, ngram, vocabulary);
+    return run(neural);
   } catch (error) {
     neuralFailure = error instanceof Error ? error.message : String(error);
     return undefined;
   }
-};
+}
 
-/** The neural side of ghost text, with the same fallback as `mixer`: a failure mid-search leaves the n-gram answering. */
+/** The neural mixture for a completion. */
+const mixer: CompletionMixer = (path, tokens, ngram, vocabulary) => guarded((completer) => completer.mix(path, tokens, ngram, vocabulary));
+
+/** The neural side of ghost text: a failure mid-search leaves the n-gram answering the rest. */
 const continuationMixer: ContinuationMixerFactory = (path, tokens, vocabulary) => {
-  const guarded = <T>(run: () => T): T | undefined => {
-    if (neural === undefined || neuralFailure !== undefined) return undefined;
-    try {
-      return run();
-    } catch (error) {
-      neuralFailure = error instanceof Error ? error.message : String(error);
-      return undefined;
-    }
-  };
-  const inner = guarded(() => neural?.continuation(path, tokens, vocabulary));
+  const inner = guarded((completer) => completer.continuation(path, tokens, vocabulary));
   if (inner === undefined) return undefined;
   return {
     root: (ngram) => guarded(() => inner.root(ngram)),
@@ -97,7 +94,7 @@ async function handle(request: EngineRequest): Promise<EngineResults[EngineReque
         request.path,
         request.textBefore,
         { closerAfter: request.textAfter.trimStart().charAt(0), isForbidden: looksLikeSecret },
-        { ...DEFAULT_BEAM_OPTIONS, maxTokens: request.maxTokens, beamWidth: request.beamWidth, minProbability: request.minProbability },
+        { maxTokens: request.maxTokens, beamWidth: request.beamWidth, minProbability: request.minProbability },
         continuationMixer,
       );
     case 'model/adapt': {
@@ -105,14 +102,7 @@ async function handle(request: EngineRequest): Promise<EngineResults[EngineReque
       const tokens = tokenize(request.text, languageKindOf(request.path));
       if (neural.model.hyper.support !== 'neighbours') return neural.adapt(request.path, tokens);
       // A model meta-trained on neighbour supports adapts to the tokens of the file's nearest task-graph neighbours.
-      const near = engine
-        .snapshot()
-        .edges.filter((edge) => edge.source === request.path || edge.target === request.path)
-        .sort((a, b) => b.weight - a.weight)
-        .map((edge) => (edge.source === request.path ? edge.target : edge.source));
-      const tokensByPath = new Map(engine.trainingFiles().map((file) => [file.path, file.tokens]));
-      const neighbours = near.map((path) => tokensByPath.get(path)).filter((list): list is string[] => list !== undefined);
-      return neural.adapt(request.path, tokens, neighbours);
+      return neural.adapt(request.path, tokens, engine.neighbourTokens(request.path, tokens, SUPPORT_NEIGHBOURS));
     }
     case 'taskGraph/snapshot':
       return engine.snapshot();

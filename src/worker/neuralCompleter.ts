@@ -107,11 +107,7 @@ export class NeuralCompleter {
         if (owned) disposeState(states);
         states = out.state;
         owned = true;
-        const softmax = tf.tidy(() => tf.softmax(tf.reshape(out.logits, [hypotheses.length, vocab])));
-        out.logits.dispose();
-        const probabilities = softmax.dataSync() as Float32Array;
-        softmax.dispose();
-        floorProbabilities(probabilities);
+        const probabilities = classProbabilities(out.logits);
         return ngrams.map((ngram, i) => mixWith(probabilities.subarray(i * vocab, (i + 1) * vocab), ngram));
       },
       dispose: () => {
@@ -291,12 +287,7 @@ export class NeuralCompleter {
     disposeState(file.stateBeforeLast);
     file.stateBeforeLast = file.state;
     file.state = out.state;
-    const vocab = this.model.classTokens.length;
-    const last = tf.tidy(() => tf.softmax(tf.reshape(out.logits, [vocab])));
-    out.logits.dispose();
-    file.probabilities = last.dataSync() as Float32Array;
-    last.dispose();
-    floorProbabilities(file.probabilities);
+    file.probabilities = classProbabilities(out.logits);
     file.read.push(...fresh);
     this.learnOnline(path, file, fresh);
   }
@@ -356,9 +347,19 @@ function memoised(distribution: TokenDistribution): TokenDistribution {
   };
 }
 
-/** Softmax rows floored at 1e-30, so that no token's log-probability is infinite (NaN becomes the floor too). */
-function floorProbabilities(probabilities: Float32Array): void {
+/**
+ * The softmax of one time step's logits (`[rows, 1, classes]`, disposed
+ * here), row after row, floored at 1e-30 so that no token's log-probability
+ * is infinite (NaN becomes the floor too).
+ */
+function classProbabilities(logits: Tensor3D): Float32Array {
+  const [rows, , classes] = logits.shape;
+  const softmax = tf.tidy(() => tf.softmax(tf.reshape(logits, [rows, classes])));
+  logits.dispose();
+  const probabilities = softmax.dataSync() as Float32Array;
+  softmax.dispose();
   for (let i = 0; i < probabilities.length; i++) if (!(probabilities[i] >= 1e-30)) probabilities[i] = 1e-30;
+  return probabilities;
 }
 
 /** Mean loss of a forward function over one stream (state carried), nats per token. */

@@ -41,8 +41,6 @@ export interface BeamOptions {
   minProbability: number;
 }
 
-export const DEFAULT_BEAM_OPTIONS: BeamOptions = { beamWidth: 3, maxTokens: 16, minProbability: 0.08 };
-
 /** Next tokens after one hypothesis, most likely first. */
 export type Candidate = { token: string; probability: number };
 
@@ -95,7 +93,7 @@ interface Hypothesis {
  * probability that it and every token before it are right. Undefined when no
  * token may start the line.
  */
-export function beamSearch(model: BeamModel, rules: LineRules, options: BeamOptions = DEFAULT_BEAM_OPTIONS): BeamResult | undefined {
+export function beamSearch(model: BeamModel, rules: LineRules, options: BeamOptions): BeamResult | undefined {
   const typed = rules.typedPrefix?.length ?? 0;
   let complete: Hypothesis | undefined;
   let partial: Hypothesis | undefined;

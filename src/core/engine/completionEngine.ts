@@ -206,9 +206,27 @@ export class CompletionEngine {
   /** Every learned file's tokens as text, sorted by path: the tasks meta-training learns from. */
   trainingFiles(): { path: string; tokens: string[] }[] {
     return [...this.tokenCounts.keys()].sort().flatMap((path) => {
-      const ids = this.model.project.tokensOf(path);
-      return ids === undefined ? [] : [{ path, tokens: Array.from(ids, (id) => this.vocabulary.tokenOf(id)) }];
+      const tokens = this.tokensOf(path);
+      return tokens === undefined ? [] : [{ path, tokens }];
     });
+  }
+
+  /**
+   * The tokens of the learned files nearest in the task graph to `tokens` (a
+   * file's current text, learned or not), most similar first; `path` itself
+   * is left out. What a model meta-trained on neighbour supports adapts to.
+   */
+  neighbourTokens(path: string, tokens: readonly string[], count: number): string[][] {
+    return this.graph.neighboursOfTokens(tokens, count, path).flatMap((neighbour) => {
+      const text = this.tokensOf(neighbour.path);
+      return text === undefined ? [] : [text];
+    });
+  }
+
+  /** A learned file's tokens as text. */
+  private tokensOf(path: string): string[] | undefined {
+    const ids = this.model.project.tokensOf(path);
+    return ids === undefined ? undefined : Array.from(ids, (id) => this.vocabulary.tokenOf(id));
   }
 
   /**

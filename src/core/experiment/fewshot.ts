@@ -144,8 +144,9 @@ export async function runFewShot(
   const asTraining = (list: readonly CorpusFile[]) => list.map((file) => ({ path: file.relPath, tokens: file.tokens }));
   const prepared = prepareTasks(asTraining(metaTrain), settings);
   const held = prepareTasks(asTraining(heldOut), settings, prepared.classTokens);
-  // Among TRAIN files only: a TEST file's tokens are never in a support set.
-  if (settings.support === 'neighbours') useNeighbourSupports(asTraining(train), prepared, held, settings, log);
+  // Neighbours among TRAIN files only: a TEST file's tokens are never in a support set.
+  const trainGraph = TaskGraph.build(asTraining(train));
+  if (settings.support === 'neighbours') useNeighbourSupports(trainGraph, prepared, held, settings, log);
   const vocab = prepared.classTokens.length;
   log(`${metaTrain.length} meta-training files (${prepared.tasks.length} tasks), ${heldOut.length} held out, ${test.length} test; ${vocab} classes`);
 
@@ -201,12 +202,12 @@ export async function runFewShot(
     log(`gate fitted on held-out TRAIN files; choices took ${(choicesMs / 1000).toFixed(1)} s`);
 
     started = performance.now();
-    const neighbourSupports = settings.support === 'neighbours' ? testNeighbourSupports(train, test, prepared, settings) : undefined;
+    const neighbourSupports = settings.support === 'neighbours' ? testNeighbourSupports(trainGraph, train, test, prepared, settings) : undefined;
     const scored = scoreTestFiles(nonEmpty, train, test, prepared, models, dynamicModel, gate, adaptation, dynamic, options, neighbourSupports);
     const scoringMs = performance.now() - started;
     log(`scored ${test.length} TEST files in ${(scoringMs / 1000).toFixed(1)} s`);
     sink?.({ type: 'fewshot-table', rows: scored.rows.map(({ learner, k, entropy, mrr }) => ({ learner, k, entropy, mrr })) });
-    const supportComparison = compareSupports(nonEmpty, test, prepared, dynamicModel, settings, options.ks);
+    const supportComparison = compareSupports(trainGraph, train, test, prepared, dynamicModel, settings, options.ks);
     log(`support from the file's prefix vs its graph neighbours (${dynamicModel.learner}, nats): ${supportComparison.prefix.map((l) => l.toFixed(3)).join(' ')} vs ${supportComparison.neighbours.map((l) => l.toFixed(3)).join(' ')}`);
     return {
       rows: scored.rows,
@@ -238,20 +239,16 @@ export function argMin(values: readonly number[]): number {
  * chooses nothing), `maxSupportTokens` shared out among them as in training.
  */
 function testNeighbourSupports(
+  trainGraph: TaskGraph,
   train: readonly CorpusFile[],
   test: readonly CorpusFile[],
   prepared: PreparedTasks,
   settings: TrainSettings,
 ): Map<string, Int32Array[]> {
-  const graph = TaskGraph.build(train.map((file) => ({ path: file.relPath, tokens: file.tokens })));
-  const byPath = new Map(train.map((file) => [file.relPath, file]));
   const supports = new Map<string, Int32Array[]>();
+  const nearestTo = trainNeighbours(trainGraph, train);
   for (const file of test) {
-    const prefix = supportLength(file.tokens.length + 1, settings.supportFraction, settings.maxSupportTokens);
-    const near = graph
-      .neighboursOfTokens(file.tokens.slice(0, prefix), SUPPORT_NEIGHBOURS)
-      .map((neighbour) => byPath.get(neighbour.path))
-      .filter((neighbour): neighbour is CorpusFile => neighbour !== undefined && neighbour.split !== 'test');
+    const near = nearestTo(file, supportLength(file.tokens.length + 1, settings.supportFraction, settings.maxSupportTokens));
     if (near.length === 0) continue;
     const budget = Math.max(2, Math.floor(settings.maxSupportTokens / near.length));
     supports.set(
@@ -262,8 +259,19 @@ function testNeighbourSupports(
   return supports;
 }
 
+/** A TEST file's nearest TRAIN files, found from its first `prefix` tokens alone (the query chooses nothing). */
+function trainNeighbours(trainGraph: TaskGraph, train: readonly CorpusFile[]): (file: CorpusFile, prefix: number) => CorpusFile[] {
+  const byPath = new Map(train.map((file) => [file.relPath, file]));
+  return (file, prefix) =>
+    trainGraph
+      .neighboursOfTokens(file.tokens.slice(0, prefix), SUPPORT_NEIGHBOURS)
+      .map((neighbour) => byPath.get(neighbour.path))
+      .filter((neighbour): neighbour is CorpusFile => neighbour !== undefined);
+}
+
 function compareSupports(
-  files: readonly CorpusFile[],
+  trainGraph: TaskGraph,
+  train: readonly CorpusFile[],
   test: readonly CorpusFile[],
   prepared: PreparedTasks,
   model: TrainedModel,
@@ -272,10 +280,8 @@ function compareSupports(
 ): FewShotResult['supportComparison'] {
   const sorted = [...ks].sort((a, b) => a - b);
   const maxK = sorted[sorted.length - 1] ?? 0;
-  // Neighbours among the non-TEST files, found from the file's first part: no TEST file's tokens are in a support set.
-  const graph = TaskGraph.build(files.filter((file) => file.split !== 'test').map((file) => ({ path: file.relPath, tokens: file.tokens })));
   const idsOf = (file: CorpusFile): Int32Array => prepared.ids.get(file.relPath) ?? fileClassIds(file.tokens, prepared.classIndex);
-  const byPath = new Map(files.map((file) => [file.relPath, file]));
+  const nearestTo = trainNeighbours(trainGraph, train);
   const prefix = new Array<number>(sorted.length).fill(0);
   const neighbours = new Array<number>(sorted.length).fill(0);
   let count = 0;
@@ -287,10 +293,7 @@ function compareSupports(
       ...taskShape(settings),
       support: { kind: 'prefixTokens', tokens: support },
     });
-    const near = graph
-      .neighboursOfTokens(file.tokens.slice(0, support), SUPPORT_NEIGHBOURS)
-      .map((neighbour) => byPath.get(neighbour.path))
-      .filter((neighbour): neighbour is CorpusFile => neighbour !== undefined);
+    const near = nearestTo(file, support);
     if (own.query.length === 0 || near.length === 0) continue;
     const budget = Math.max(2, Math.floor(support / near.length));
     const fromNeighbours = near.map((neighbour) => makeBatches(idsOf(neighbour).subarray(0, budget), taskShape(settings))).filter((stream) => stream.length > 0);

@@ -9,6 +9,7 @@ import type { LearnerName, TrainingSink } from './events';
 import { adaptToSupport, addClassScores, classRows } from './adapt';
 import type { AdaptationSettings, DynamicSettings } from './adapt';
 import { argMin, dynamicClassLoss, fewShotRowsOf, fitGateOnHeldOut } from './fewshot';
+import { TaskGraph } from '../graph/taskGraph';
 import { disposeTrainedModel } from './model';
 import type { TrainedModel } from './model';
 import {
@@ -92,7 +93,7 @@ export async function trainModel(
   const prepared = prepareTasks(asTraining(kept), settings);
   const held = prepareTasks(asTraining(heldOut), settings, prepared.classTokens);
   log(`${kept.length} training files (${prepared.tasks.length} tasks), ${heldOut.length} held out; ${prepared.classTokens.length} classes`);
-  const neighbourSources = settings.support === 'neighbours' ? useNeighbourSupports(asTraining(pool), prepared, held, settings, log) : new Map<string, string[]>();
+  const neighbourSources = settings.support === 'neighbours' ? useNeighbourSupports(TaskGraph.build(asTraining(pool)), prepared, held, settings, log) : new Map<string, string[]>();
   const supportSources = new Map([...prepared.tasks, ...held.tasks].map((task) => [task.name, neighbourSources.get(task.name) ?? [task.name]] as const));
   const selection = held.tasks.slice(0, options.selectionTasks ?? 12);
   const cancelledResult: TrainModelResult = { model: undefined, metaLosses: [], cancelled: true, supportSources };

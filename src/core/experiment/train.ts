@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { TaskGraph } from '../graph/taskGraph';
+import type { TaskGraph } from '../graph/taskGraph';
 import { makeBatches } from '../neural/batches';
 import type { BatchShape, LmBatch } from '../neural/batches';
 import { disposeState, flattenParams, forward, initLstmParams, unflattenParams } from '../neural/lstm';
@@ -226,19 +226,18 @@ export function withNeighbourSupports(
 
 /**
  * Replaces the support set of every training and held-out task by tokens of
- * the file's task-graph neighbours, the graph built over `pool`: the files
- * whose tokens may be support (a held-out file's neighbours may be training
- * files and the other way round; the query is always the file's own tokens,
- * never in its support). Returns each task's support files.
+ * the file's task-graph neighbours in `graph`, built over the files whose
+ * tokens may be support (a held-out file's neighbours may be training files
+ * and the other way round; the query is always the file's own tokens, never
+ * in its support). Returns each task's support files.
  */
 export function useNeighbourSupports(
-  pool: readonly TrainingFile[],
+  graph: TaskGraph,
   prepared: PreparedTasks,
   held: PreparedTasks,
   settings: TrainSettings,
   log: (line: string) => void,
 ): Map<string, string[]> {
-  const graph = TaskGraph.build(pool);
   const ids = new Map([...prepared.ids, ...held.ids]);
   const neighboursOf = (path: string): string[] => graph.neighbours(path).map((neighbour) => neighbour.path);
   const training = withNeighbourSupports(prepared.tasks, ids, neighboursOf, settings);

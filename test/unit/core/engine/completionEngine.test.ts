@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { CompletionEngine } from '../../../../src/core/engine/completionEngine';
+import { tokenize } from '../../../../src/core/text/lexer';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -89,6 +90,19 @@ describe('CompletionEngine', () => {
     const before = engine.complete(path, text, 5);
     engine.continueLine(path, text, { closerAfter: '' }, { beamWidth: 4, maxTokens: 16, minProbability: 0.01 });
     assert.deepEqual(engine.complete(path, text, 5), before);
+  });
+
+  it("gives the tokens of a text's nearest files, most similar first, never the file's own", () => {
+    const engine = new CompletionEngine();
+    workspace(engine);
+    const text = 'export function post9(amount: number) {\n  return quorvexLedger.settleBalance(amount, 9);\n}\n';
+    engine.updateFile('src/ledger/account9.ts', encode(text));
+    const near = engine.neighbourTokens('src/ledger/account9.ts', tokenize(text, 'js'), 3);
+    assert.equal(near.length, 3);
+    for (const tokens of near) {
+      assert.ok(tokens.includes('quorvexLedger'), 'a ledger file, not the string helper');
+      assert.ok(!tokens.includes('post9'), 'not the file itself');
+    }
   });
 
   it('serialises the task graph with one node per learned file', () => {

@@ -54,7 +54,10 @@ async function run(port: NonNullable<typeof parentPort>, job: TrainingRun): Prom
     whilePaused: () => (paused ? new Promise<void>((resolve) => waiters.push(resolve)) : Promise.resolve()),
   };
   const backend = await initBackend({ wasmDir: job.wasmDir, log: () => undefined });
-  const result = await trainModel(job.files, { ...DEFAULT_FEWSHOT_OPTIONS, settings: job.settings, learner: job.learner }, (event) => send({ kind: 'event', event }), control);
+  // The engine worker mixes with a graph-nested n-gram under confidence mixing, so the gate is fitted against that one
+  // (which also spares this thread fitting the n-gram's level weights: a second n-gram and task graph in memory).
+  const options = { ...DEFAULT_FEWSHOT_OPTIONS, settings: job.settings, learner: job.learner, ngram: { mixing: 'confidence' as const } };
+  const result = await trainModel(job.files, options, (event) => send({ kind: 'event', event }), control);
   if (result.model === undefined) {
     send({ kind: 'cancelled', steps: result.metaLosses.length });
     return;

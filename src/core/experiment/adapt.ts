@@ -194,25 +194,64 @@ export interface DynamicSettings {
 }
 
 /**
- * Dynamic evaluation along a file from `params`: the support tokens are read
- * and adapted to (not scored), then each query segment is scored with the
- * parameters before it and adapted to after. Rows as {@link classRows}.
+ * Dynamic evaluation along a file from `params`, one segment at a time: the
+ * support tokens are read and adapted to (not scored), then each query
+ * segment is scored with the parameters before it and adapted to after.
+ * Positions are asked for in increasing order and only the current
+ * segment's rows are held, so a long file costs one segment of rows, not
+ * `(length − support) × vocab` floats.
  */
+export class DynamicRowStream {
+  private readonly evaluator: DynamicEvaluator;
+  /** First position of the segment in `rows`, and its rows (floored probabilities, `vocab` wide). */
+  private segmentStart: number;
+  private segmentEnd: number;
+  private rows: Float32Array = new Float32Array(0);
+
+  constructor(
+    params: ParamMap,
+    private readonly ids: Int32Array,
+    support: number,
+    private readonly vocab: number,
+    private readonly settings: DynamicSettings,
+  ) {
+    if (!(settings.segment >= 1)) throw new RangeError(`Dynamic evaluation needs segments of at least 1 token, got ${settings.segment}.`);
+    this.evaluator = new DynamicEvaluator(params, { lr: settings.lr, decay: settings.decay, meanSquares: settings.meanSquares });
+    for (let start = 0; start < support; start += settings.segment) {
+      this.evaluator.observe(ids.subarray(start, Math.min(start + settings.segment, support)));
+    }
+    this.segmentStart = support;
+    this.segmentEnd = support;
+  }
+
+  /** Position `index`'s class distribution (support ≤ index < ids.length), valid until the next call. */
+  row(index: number): Float32Array {
+    if (index < this.segmentStart || index >= this.ids.length) {
+      throw new RangeError(`Dynamic rows go forward through the query: position ${index} is not in ${this.segmentStart}..${this.ids.length - 1}.`);
+    }
+    while (index >= this.segmentEnd) {
+      if (this.segmentEnd > this.segmentStart) this.evaluator.observe(this.ids.subarray(this.segmentStart, this.segmentEnd));
+      this.segmentStart = this.segmentEnd;
+      this.segmentEnd = Math.min(this.segmentStart + this.settings.segment, this.ids.length);
+      this.rows = floorProbabilities(this.evaluator.predict(this.ids.subarray(this.segmentStart, this.segmentEnd)).probabilities);
+    }
+    const at = (index - this.segmentStart) * this.vocab;
+    return this.rows.subarray(at, at + this.vocab);
+  }
+
+  dispose(): void {
+    this.evaluator.dispose();
+  }
+}
+
+/** Every query position's row of a {@link DynamicRowStream}, one after another (`(length − support) × vocab`). */
 export function dynamicRows(params: ParamMap, ids: Int32Array, support: number, vocab: number, settings: DynamicSettings): Float32Array {
-  const evaluator = new DynamicEvaluator(params, { lr: settings.lr, decay: settings.decay, meanSquares: settings.meanSquares });
+  const stream = new DynamicRowStream(params, ids, support, vocab, settings);
   const rows = new Float32Array(Math.max(ids.length - support, 0) * vocab);
   try {
-    for (let start = 0; start < support; start += settings.segment) {
-      evaluator.observe(ids.subarray(start, Math.min(start + settings.segment, support)));
-    }
-    for (let start = support; start < ids.length; start += settings.segment) {
-      const segment = ids.subarray(start, Math.min(start + settings.segment, ids.length));
-      const predicted = evaluator.predict(segment);
-      rows.set(floorProbabilities(predicted.probabilities), (start - support) * vocab);
-      evaluator.observe(segment);
-    }
+    for (let index = support; index < ids.length; index++) rows.set(stream.row(index), (index - support) * vocab);
   } finally {
-    evaluator.dispose();
+    stream.dispose();
   }
   return rows;
 }

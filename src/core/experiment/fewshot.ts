@@ -17,7 +17,7 @@ import type { TokenDistribution } from '../ngram/tokenModel';
 import type { CorpusFile } from '../text/corpus';
 import type { Vocabulary } from '../text/vocabulary';
 import type { FewShotRow, LearnerName, SupportKind, TrainingSink } from './events';
-import { adaptAt, adaptToSupport, classRows, dynamicRows, innerRateOf } from './adapt';
+import { adaptAt, adaptToSupport, classRows, dynamicRows, DynamicRowStream, innerRateOf } from './adapt';
 import type { AdaptationSettings, DynamicSettings } from './adapt';
 import { fileClassIds, supportLength } from './classes';
 import { disposeTrainedModel } from './model';
@@ -80,7 +80,12 @@ export interface FewShotOptions {
   dynamicRates: readonly number[];
   /** k at which held-out choices are made. */
   selectionK: number;
-  ngram?: Pick<EvaluationOptions, 'order' | 'smoothing'>;
+  /**
+   * The n-gram the gate is fitted against. Its `mixing` should be the one the
+   * mixture will run with: the protocol's evaluations fit it on TRAIN
+   * (default), the extension's engine uses confidence mixing.
+   */
+  ngram?: Pick<EvaluationOptions, 'order' | 'smoothing' | 'mixing'>;
   log?: (line: string) => void;
 }
 
@@ -415,23 +420,28 @@ export function fitGateOnHeldOut(
   const order = options.ngram?.order ?? 6;
   const samples: GateSample[] = [];
   let classes: ClassMap | undefined;
-  let current: { path: string; support: number; rows: Float32Array } | undefined;
-  scorePositions(train, heldOut, { model: 'graph-nested', setting: 'project', ...options.ngram }, (file, index, ngram, trueId, vocabulary) => {
-    classes ??= classMapFor(model.classTokens, vocabulary);
-    if (current?.path !== file.relPath) {
-      const ids = fileClassIds(file.tokens, prepared.classIndex);
-      const support = supportLength(ids.length, options.settings.supportFraction, options.settings.maxSupportTokens);
-      let rows: Float32Array = new Float32Array(0);
-      adaptAt(model, ids, support, [options.selectionK], adaptation, (_k, _run, params) => {
-        rows = dynamicRows(params as ParamMap, ids, support, vocab, dynamic);
-      });
-      current = { path: file.relPath, support, rows };
-    }
-    if (index < current.support) return;
-    const row = current.rows.subarray((index - current.support) * vocab, (index - current.support + 1) * vocab);
-    const neural = new UnkHandOver(row, ngram, classes, vocabulary);
-    samples.push(gateSample(neural, ngram, neural.summary, order, trueId));
-  });
+  let current: { path: string; support: number; rows: DynamicRowStream | undefined } | undefined;
+  try {
+    scorePositions(train, heldOut, { model: 'graph-nested', setting: 'project', ...options.ngram }, (file, index, ngram, trueId, vocabulary) => {
+      classes ??= classMapFor(model.classTokens, vocabulary);
+      if (current?.path !== file.relPath) {
+        current?.rows?.dispose();
+        const ids = fileClassIds(file.tokens, prepared.classIndex);
+        const support = supportLength(ids.length, options.settings.supportFraction, options.settings.maxSupportTokens);
+        current = { path: file.relPath, support, rows: undefined };
+        const opened = current;
+        adaptAt(model, ids, support, [options.selectionK], adaptation, (_k, _run, params) => {
+          opened.rows = new DynamicRowStream(params as ParamMap, ids, support, vocab, dynamic);
+        });
+      }
+      if (index < current.support || current.rows === undefined) return;
+      const row = current.rows.row(index);
+      const neural = new UnkHandOver(row, ngram, classes, vocabulary);
+      samples.push(gateSample(neural, ngram, neural.summary, order, trueId));
+    });
+  } finally {
+    current?.rows?.dispose();
+  }
   return fitGate(samples, { order });
 }
 

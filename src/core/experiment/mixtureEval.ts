@@ -8,7 +8,8 @@ import type { ClassMap } from '../mix/unkHandOver';
 import { END_OF_FILE } from '../ngram/ngramModel';
 import type { TokenDistribution } from '../ngram/tokenModel';
 import type { CorpusFile } from '../text/corpus';
-import { dynamicRows } from './adapt';
+import { DynamicRowStream } from './adapt';
+import type { DynamicSettings } from './adapt';
 import { classIndexOf, fileClassIds } from './classes';
 import { classMapFor } from './fewshot';
 import type { TrainedModel } from './model';
@@ -47,34 +48,38 @@ export function evaluateMixture(
   const all = new MetricAccumulator();
   const identifiers = new MetricAccumulator();
   let gateSum = 0;
+  const dynamic: DynamicSettings = {
+    lr: model.hyper.dynamicLr,
+    decay: model.hyper.dynamicDecay,
+    segment: model.hyper.dynamicSegment,
+    meanSquares: model.meanSquares,
+  };
   let classes: ClassMap | undefined;
-  let current: { path: string; rows: Float32Array } | undefined;
-  scorePositions(files, test, { model: 'graph-nested', setting: 'project', ...ngram }, (file, index, ngramDistribution, trueId, vocabulary) => {
-    classes ??= classMapFor(model.classTokens, vocabulary);
-    if (current?.path !== file.relPath) {
-      const ids = fileClassIds(file.tokens, classIndex);
-      const rows = dynamicRows(model.params, ids, 1, vocab, {
-        lr: model.hyper.dynamicLr,
-        decay: model.hyper.dynamicDecay,
-        segment: model.hyper.dynamicSegment,
-        meanSquares: model.meanSquares,
-      });
-      current = { path: file.relPath, rows };
-    }
-    let distribution: TokenDistribution = ngramDistribution;
-    if (index >= 1) {
-      const row = current.rows.subarray((index - 1) * vocab, index * vocab);
-      const neural = new UnkHandOver(row, ngramDistribution, classes, vocabulary, inClassNgramMass(ngramDistribution, classes));
-      const mixed = gate.mix(neural, ngramDistribution, neural.summary);
-      gateSum += mixed.gate;
-      distribution = mixed;
-    }
-    const probability = distribution.probability(trueId);
-    const rank = rankOf(distribution, vocabulary, trueId);
-    all.add(probability, rank);
-    const token = index < file.tokens.length ? file.tokens[index] : END_OF_FILE;
-    if (index < file.tokens.length && isIdentifier(token, file.relPath)) identifiers.add(probability, rank);
-  });
+  let current: { path: string; rows: DynamicRowStream } | undefined;
+  try {
+    scorePositions(files, test, { model: 'graph-nested', setting: 'project', ...ngram }, (file, index, ngramDistribution, trueId, vocabulary) => {
+      classes ??= classMapFor(model.classTokens, vocabulary);
+      if (current?.path !== file.relPath) {
+        current?.rows.dispose();
+        current = { path: file.relPath, rows: new DynamicRowStream(model.params, fileClassIds(file.tokens, classIndex), 1, vocab, dynamic) };
+      }
+      let distribution: TokenDistribution = ngramDistribution;
+      if (index >= 1) {
+        const row = current.rows.row(index);
+        const neural = new UnkHandOver(row, ngramDistribution, classes, vocabulary, inClassNgramMass(ngramDistribution, classes));
+        const mixed = gate.mix(neural, ngramDistribution, neural.summary);
+        gateSum += mixed.gate;
+        distribution = mixed;
+      }
+      const probability = distribution.probability(trueId);
+      const rank = rankOf(distribution, vocabulary, trueId);
+      all.add(probability, rank);
+      const token = index < file.tokens.length ? file.tokens[index] : END_OF_FILE;
+      if (index < file.tokens.length && isIdentifier(token, file.relPath)) identifiers.add(probability, rank);
+    });
+  } finally {
+    current?.rows.dispose();
+  }
   const summary = all.summary();
   return {
     model: 'mixture',

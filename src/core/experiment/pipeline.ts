@@ -44,7 +44,12 @@ export interface TrainModelOptions {
    * rate replays them): fewer keeps a workspace's training run short. Default 12.
    */
   selectionTasks?: number;
-  ngram?: Pick<EvaluationOptions, 'order' | 'smoothing'>;
+  /**
+   * The n-gram the gate is fitted against. Its `mixing` should be the one the
+   * mixture will run with: the protocol's evaluations fit it on TRAIN
+   * (default), the extension's engine uses confidence mixing.
+   */
+  ngram?: Pick<EvaluationOptions, 'order' | 'smoothing' | 'mixing'>;
   log?: (line: string) => void;
 }
 
@@ -147,12 +152,14 @@ export async function trainModel(
       ),
     );
     dynamicLr = options.dynamicRates[argMin(dynamicLosses)];
+    log(`dynamic-evaluation rate ${dynamicLr}`);
     const dynamic: DynamicSettings = { lr: dynamicLr, decay: settings.dynamicDecay, segment: settings.dynamicSegment, meanSquares: model.meanSquares };
     model.gate = fitGateOnHeldOut(pool, heldOut, prepared, model, adaptation, dynamic, {
       settings,
       selectionK: options.selectionK,
       ngram: options.ngram,
     });
+    log(`gate fitted on ${heldOut.length} held-out files`);
   }
   model.hyper = { ...model.hyper, innerLr: settings.innerLr, dynamicLr };
   model.provenance = {

@@ -3,6 +3,7 @@ import type { TaskGraph } from '../graph/taskGraph';
 import { makeBatches } from '../neural/batches';
 import type { BatchShape, LmBatch } from '../neural/batches';
 import { disposeState, flattenParams, forward, initLstmParams, unflattenParams } from '../neural/lstm';
+import { crossEntropyRows } from '../neural/ops';
 import type { LstmConfig, LstmState, ParamMap } from '../neural/lstm';
 import { SeededRandom } from '../neural/random';
 import { AdamOptimizer } from '../neural/train';
@@ -486,8 +487,12 @@ export function metaNetworkLossByRate(model: TrainedModel, tasks: readonly MetaT
   });
 }
 
-/** Lanes of one batched forward pass of {@link taskQueryLosses} (its logits are lanes × time × vocab floats). */
-const LOSS_LANES_PER_CALL = 64;
+/**
+ * Lanes of one batched forward pass of {@link taskQueryLosses}: its logits
+ * are lanes × time × vocab floats (7 MB at 32 × 32 × 1,735), and the wasm
+ * heap keeps whatever size its largest moment needed until the thread ends.
+ */
+const LOSS_LANES_PER_CALL = 32;
 
 /**
  * Each task's query loss (nats per token) with parameters `params`, no
@@ -529,9 +534,10 @@ export function taskQueryLosses(params: ParamMap, tasks: readonly MetaTask[]): n
         disposeState(state);
         state = out.state;
         const laneLosses = tf.tidy(() => {
-          const logProbabilities = tf.logSoftmax(out.logits);
-          const picked = tf.sum(tf.mul(logProbabilities, tf.oneHot(tf.tensor2d(batch.targets, [batch.batchSize, batch.timeSteps], 'int32'), logProbabilities.shape[2])), 2);
-          return tf.neg(tf.sum(tf.mul(picked, tf.tensor2d(batch.mask, [batch.batchSize, batch.timeSteps])), 1));
+          const rows = batch.batchSize * batch.timeSteps;
+          const logits = tf.reshape(out.logits, [rows, out.logits.shape[2]]) as tf.Tensor2D;
+          const { losses } = crossEntropyRows(logits, tf.tensor1d(batch.targets, 'int32'));
+          return tf.sum(tf.reshape(tf.mul(losses, tf.tensor1d(batch.mask)), [batch.batchSize, batch.timeSteps]), 1);
         });
         out.logits.dispose();
         const values = laneLosses.dataSync();

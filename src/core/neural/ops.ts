@@ -118,6 +118,20 @@ export function embeddingLookup(table: Tensor2D, ids: Tensor1D): Tensor2D {
 }
 
 /**
+ * Each row's softmax cross-entropy `−log softmax(zₙ)[targetₙ]` in nats, and
+ * the softmax itself. No `[n, classes]` one-hot is built: the target logits
+ * are gathered, so scoring a large batch costs two logits-sized tensors.
+ */
+export function crossEntropyRows(z: Tensor2D, targets: Tensor1D): { probabilities: Tensor2D; losses: Tensor1D } {
+  const [rows, classes] = z.shape;
+  const probabilities = tf.softmax(z);
+  const logSumExp = tf.sub(tf.max(z, 1), tf.log(tf.max(probabilities, 1)));
+  const targetPositions = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
+  const targetLogits = tf.gather(tf.reshape(z, [rows * classes]), targetPositions);
+  return { probabilities, losses: tf.sub(logSumExp, targetLogits) as Tensor1D };
+}
+
+/**
  * Weighted softmax cross-entropy `Σₙ wₙ · (−log softmax(logitsₙ)[targetₙ])`
  * in nats, as a scalar. logits `[n, classes]`, targets int32 `[n]`, weights
  * `[n]` (e.g. mask / token count for a mean).
@@ -131,11 +145,8 @@ export function softmaxCrossEntropy(logits: Tensor2D, targets: Tensor1D, weights
   const [rows, classes] = logits.shape;
   const crossEntropy = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
     const [z, save] = args as [Tensor2D, GradSaveFunc];
-    const probabilities = tf.softmax(z);
-    const logSumExp = tf.sub(tf.max(z, 1), tf.log(tf.max(probabilities, 1)));
-    const targetPositions = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(classes, 'int32')), targets);
-    const targetLogits = tf.gather(tf.reshape(z, [rows * classes]), targetPositions);
-    const value = tf.sum(tf.mul(tf.sub(logSumExp, targetLogits), weights));
+    const { probabilities, losses } = crossEntropyRows(z, targets);
+    const value = tf.sum(tf.mul(losses, weights));
     save([probabilities, targets, weights]);
     return {
       value,

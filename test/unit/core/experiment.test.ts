@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/core/backend/backend';
-import { adaptAt, classRows, dynamicRows, lstmForward } from '../../../src/core/experiment/adapt';
+import { adaptAt, classRows, dynamicRows, DynamicRowStream, lstmForward } from '../../../src/core/experiment/adapt';
+import { DynamicEvaluator } from '../../../src/core/meta/online';
 import { disposeTrainedModel } from '../../../src/core/experiment/model';
 import type { TrainedModel } from '../../../src/core/experiment/model';
 import { DEFAULT_TRAIN_SETTINGS, hyperOf } from '../../../src/core/experiment/train';
@@ -88,6 +89,33 @@ describe('experiment: adapting and scoring a trained model', () => {
     const online = dynamicRows(model.params, ids, 1, config.vocabSize, { lr: 0.05, decay: 0, segment: 3 });
     for (let i = 0; i < 3 * config.vocabSize; i++) assert.ok(Math.abs(online[i] - fromStart[i]) < 1e-5, `first segment ${i}`);
     assert.ok(online.some((p, i) => i >= 3 * config.vocabSize && Math.abs(p - fromStart[i]) > 1e-4), 'later segments adapted');
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+  });
+
+  it('streams dynamic rows a segment at a time, as the evaluator scores then learns each segment, and only forward', () => {
+    const before = tf.memory().numTensors;
+    const dynamic = { lr: 0.05, decay: 0.01, segment: 4 };
+    // By hand: read the support (5 tokens) in segments, then predict each query segment before observing it.
+    const evaluator = new DynamicEvaluator(model.params, dynamic);
+    evaluator.observe(ids.subarray(0, 4));
+    evaluator.observe(ids.subarray(4, 5));
+    const expected: number[] = [];
+    for (let start = 5; start < ids.length; start += 4) {
+      const segment = ids.subarray(start, Math.min(start + 4, ids.length));
+      expected.push(...evaluator.predict(segment).probabilities);
+      evaluator.observe(segment);
+    }
+    evaluator.dispose();
+    const stream = new DynamicRowStream(model.params, ids, 5, config.vocabSize, dynamic);
+    for (let index = 5; index < ids.length; index++) {
+      const row = stream.row(index);
+      assert.equal(row.length, config.vocabSize);
+      row.forEach((p, c) => assert.ok(Math.abs(p - expected[(index - 5) * config.vocabSize + c]) < 1e-6, `position ${index} class ${c}`));
+    }
+    // Asking again within the current segment is fine; going back before it is refused.
+    assert.equal(stream.row(ids.length - 1).length, config.vocabSize);
+    assert.throws(() => stream.row(5), /go forward/);
+    stream.dispose();
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
   });
 });

@@ -239,6 +239,80 @@ function identityWasm(args: KernelArgs): TensorInfo | TensorInfo[] {
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
+/**
+ * The softmax cross-entropy gradient in one pass, a kernel of our own:
+ * `out[n, c] = s[n] · (p[n, c] if p[n, c] > threshold else 0) − s[n]·[c = t[n]]`
+ * for probabilities p `[rows, classes]`, targets t `[rows]` (int32) and row
+ * scales s `[rows]`. Composed from stock ops it takes a one-hot, a cast, a
+ * step and two products, each a logits-sized tensor alive until the
+ * backward pass ends: on the model's batches that tripled the wasm heap a
+ * training step needs (the heap never shrinks again).
+ */
+export const SOFTMAX_RESIDUAL = 'MetaCompleteSoftmaxResidual';
+
+function softmaxResidualValues(
+  probabilities: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  scales: ArrayLike<number>,
+  out: Float32Array,
+  classes: number,
+  threshold: number,
+): void {
+  for (let row = 0; row < scales.length; row++) {
+    const scale = scales[row];
+    const from = row * classes;
+    for (let c = 0; c < classes; c++) {
+      const p = probabilities[from + c];
+      out[from + c] = p > threshold ? p * scale : 0;
+    }
+    const target = targets[row];
+    if (target >= 0 && target < classes) out[from + target] -= scale;
+  }
+}
+
+function residualInputs(args: KernelArgs): { probabilities: TensorInfo; targets: TensorInfo; scales: TensorInfo; threshold: number } {
+  const probabilities = inputOf(args, 'probabilities', SOFTMAX_RESIDUAL);
+  const targets = inputOf(args, 'targets', SOFTMAX_RESIDUAL);
+  const scales = inputOf(args, 'scales', SOFTMAX_RESIDUAL);
+  const threshold = Number(args.attrs?.threshold ?? 0);
+  const [rows] = probabilities.shape;
+  if (probabilities.shape.length !== 2 || probabilities.dtype !== 'float32') throw new Error(`${SOFTMAX_RESIDUAL} needs float32 probabilities [rows, classes].`);
+  if (targets.shape.length !== 1 || targets.shape[0] !== rows || targets.dtype !== 'int32') throw new Error(`${SOFTMAX_RESIDUAL} needs int32 targets [${rows}].`);
+  if (scales.shape.length !== 1 || scales.shape[0] !== rows || scales.dtype !== 'float32') throw new Error(`${SOFTMAX_RESIDUAL} needs float32 scales [${rows}].`);
+  return { probabilities, targets, scales, threshold };
+}
+
+function softmaxResidualWasm(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { probabilities, targets, scales, threshold } = residualInputs(args);
+  const out = backend.makeOutput([...probabilities.shape], 'float32');
+  // Views after makeOutput: allocating may grow the heap and detach older views.
+  softmaxResidualValues(
+    backend.typedArrayFromHeap(probabilities),
+    backend.typedArrayFromHeap(targets),
+    backend.typedArrayFromHeap(scales),
+    backend.typedArrayFromHeap(out) as Float32Array,
+    probabilities.shape[1],
+    threshold,
+  );
+  return out;
+}
+
+/** The same on the pure-JS backend, so that a machine without wasm trains with the same numbers. */
+function softmaxResidualCpu(args: KernelArgs): TensorInfo {
+  const backend = args.backend as { data: { get(id: object): { values: ArrayLike<number> } }; makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo };
+  const { probabilities, targets, scales, threshold } = residualInputs(args);
+  const values = new Float32Array(probabilities.shape[0] * probabilities.shape[1]);
+  const read = (info: TensorInfo) => backend.data.get(info.dataId).values;
+  softmaxResidualValues(read(probabilities), read(targets), read(scales), values, probabilities.shape[1], threshold);
+  return backend.makeTensorInfo([...probabilities.shape], 'float32', values);
+}
+
+const ownKernels: readonly KernelConfig[] = [
+  { kernelName: SOFTMAX_RESIDUAL, backendName: 'wasm', kernelFunc: softmaxResidualWasm },
+  { kernelName: SOFTMAX_RESIDUAL, backendName: 'cpu', kernelFunc: softmaxResidualCpu },
+];
+
 /** Kernels the wasm backend lacks. */
 const missingWasmKernels: readonly KernelConfig[] = [
   { kernelName: tf.UnsortedSegmentSum, backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm },
@@ -263,7 +337,7 @@ export const REPLACED_WASM_KERNELS: readonly string[] = fasterWasmKernels.map((k
  * Idempotent; a missing kernel that a later tfjs release ships is left alone.
  */
 export function registerWasmKernels(): void {
-  for (const kernel of missingWasmKernels) {
+  for (const kernel of [...missingWasmKernels, ...ownKernels]) {
     if (tf.getKernel(kernel.kernelName, kernel.backendName) === undefined) tf.registerKernel(kernel);
   }
   for (const kernel of fasterWasmKernels) {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradSaveFunc, Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
+import { SOFTMAX_RESIDUAL } from '../backend/kernels';
 
 /**
  * Differentiable building blocks with hand-written gradients, shaped by what
@@ -132,6 +133,24 @@ export function crossEntropyRows(z: Tensor2D, targets: Tensor1D): { probabilitie
 }
 
 /**
+ * `(flush(p) − onehot(targets)) · scales` per row, the softmax cross-entropy
+ * gradient: one pass of our own kernel where the backend has it (wasm, cpu;
+ * see SOFTMAX_RESIDUAL), else composed from stock ops.
+ */
+export function softmaxResidual(probabilities: Tensor2D, targets: Tensor1D, scales: Tensor1D): Tensor2D {
+  if (tf.getKernel(SOFTMAX_RESIDUAL, tf.getBackend()) !== undefined) {
+    return tf.engine().runKernel(SOFTMAX_RESIDUAL, { probabilities, targets, scales }, { threshold: FLUSH_THRESHOLD }) as Tensor2D;
+  }
+  return tf.tidy(() => {
+    const classes = probabilities.shape[1];
+    // The wasm OneHot kernel writes integer bits when asked for float32 (tfjs 4.22), hence int32 and a cast.
+    const targetIndicator = tf.cast(tf.oneHot(targets, classes), 'float32');
+    const residual = tf.sub(flushTinyNonNegative(probabilities), targetIndicator);
+    return tf.mul(residual, tf.reshape(scales, [probabilities.shape[0], 1]));
+  });
+}
+
+/**
  * Weighted softmax cross-entropy `Σₙ wₙ · (−log softmax(logitsₙ)[targetₙ])`
  * in nats, as a scalar. logits `[n, classes]`, targets int32 `[n]`, weights
  * `[n]` (e.g. mask / token count for a mean).
@@ -142,7 +161,6 @@ export function crossEntropyRows(z: Tensor2D, targets: Tensor1D): { probabilitie
  * gradient `(softmax − onehot) · w` has tiny probabilities flushed to zero.
  */
 export function softmaxCrossEntropy(logits: Tensor2D, targets: Tensor1D, weights: Tensor1D): Scalar {
-  const [rows, classes] = logits.shape;
   const crossEntropy = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
     const [z, save] = args as [Tensor2D, GradSaveFunc];
     const { probabilities, losses } = crossEntropyRows(z, targets);
@@ -152,12 +170,7 @@ export function softmaxCrossEntropy(logits: Tensor2D, targets: Tensor1D, weights
       value,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [probabilitiesSaved, targetsSaved, weightsSaved] = saved as [Tensor2D, Tensor1D, Tensor1D];
-        const scale = tf.reshape(tf.mul(weightsSaved, dy), [rows, 1]);
-        // The wasm OneHot kernel writes integer bits when asked for float32
-        // (tfjs 4.22), hence int32 and a cast.
-        const targetIndicator = tf.cast(tf.oneHot(targetsSaved, classes), 'float32');
-        const residual = tf.sub(flushTinyNonNegative(probabilitiesSaved), targetIndicator);
-        return [tf.mul(residual, scale)];
+        return [softmaxResidual(probabilitiesSaved, targetsSaved, tf.mul(weightsSaved, dy) as Tensor1D)];
       },
     };
   });

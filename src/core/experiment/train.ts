@@ -504,12 +504,12 @@ export function taskQueryLosses(params: ParamMap, tasks: readonly MetaTask[]): n
   const lstm = unflattenParams(params);
   const sums = new Float64Array(tasks.length);
   const counts = new Float64Array(tasks.length);
-  // Streams of the same batch count and shape can run as one.
+  // Streams whose batches have the same shapes, one by one, can run as one.
   const groups = new Map<string, { task: number; stream: BatchStream }[]>();
   tasks.forEach((task, index) => {
     for (const stream of task.query) {
       if (stream.length === 0) continue;
-      const key = `${stream.length}:${stream[0].batchSize}:${stream[0].timeSteps}`;
+      const key = `${stream[0].batchSize}:${stream.map((batch) => batch.timeSteps).join(',')}`;
       const group = groups.get(key) ?? [];
       group.push({ task: index, stream });
       groups.set(key, group);

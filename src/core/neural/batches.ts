@@ -33,7 +33,8 @@ export interface BatchShape {
  * split into `batchSize` contiguous lanes of equal length, and batch k holds
  * segment k of every lane, so row b of batch k+1 continues row b of batch k:
  * carry the LSTM state from one batch to the next. The ragged end is padded
- * with `UNK_CLASS` and masked out.
+ * with `UNK_CLASS` and masked out; the last batch has `timeSteps` or fewer
+ * steps, as many as its longest lane needs.
  */
 export function makeBatches(classIds: ArrayLike<number>, shape: BatchShape): LmBatch[] {
   const { batchSize, timeSteps } = shape;
@@ -46,22 +47,25 @@ export function makeBatches(classIds: ArrayLike<number>, shape: BatchShape): LmB
   const batchCount = Math.ceil(laneLength / timeSteps);
   const batches: LmBatch[] = [];
   for (let k = 0; k < batchCount; k++) {
-    const size = batchSize * timeSteps;
+    // The last batch is only as long as its longest lane still runs: the steps after it would be padding in every
+    // lane (a 128-token support over 8 lanes fills 16 of 32 steps), and its outgoing state goes nowhere.
+    const steps = Math.min(timeSteps, laneLength - k * timeSteps);
+    const size = batchSize * steps;
     const inputs = new Int32Array(size).fill(UNK_CLASS);
     const targets = new Int32Array(size).fill(UNK_CLASS);
     const mask = new Float32Array(size);
     for (let b = 0; b < batchSize; b++) {
       const laneEnd = Math.min((b + 1) * laneLength, predictions);
-      for (let t = 0; t < timeSteps; t++) {
+      for (let t = 0; t < steps; t++) {
         const position = b * laneLength + k * timeSteps + t;
         if (position >= laneEnd) break;
-        const cell = b * timeSteps + t;
+        const cell = b * steps + t;
         inputs[cell] = classIds[position];
         targets[cell] = classIds[position + 1];
         mask[cell] = 1;
       }
     }
-    batches.push({ batchSize, timeSteps, inputs, targets, mask });
+    batches.push({ batchSize, timeSteps: steps, inputs, targets, mask });
   }
   return batches;
 }

@@ -32,6 +32,19 @@ describe('LM batches', () => {
     assert.deepEqual([...seen].sort((a, b) => a - b), ids.slice(0, 11));
   });
 
+  it('end with a batch no longer than its longest lane, so a short stream runs no padding-only steps', () => {
+    // 17 predictions over 4 lanes of 5: one batch of 5 steps, not 8.
+    const short = makeBatches(Array.from({ length: 18 }, (_, i) => i + 1), { batchSize: 4, timeSteps: 8 });
+    assert.deepEqual(short.map((batch) => batch.timeSteps), [5]);
+    assert.equal(short[0].inputs.length, 4 * 5);
+    assert.equal(countTokens(short[0]), 17);
+    // 39 predictions over 2 lanes of 20 at 8 steps: 8, 8, then 4.
+    const long = makeBatches(Array.from({ length: 40 }, (_, i) => i + 1), { batchSize: 2, timeSteps: 8 });
+    assert.deepEqual(long.map((batch) => batch.timeSteps), [8, 8, 4]);
+    const lane1 = long.flatMap((batch) => Array.from(batch.inputs.slice(batch.timeSteps, 2 * batch.timeSteps)));
+    assert.deepEqual(lane1.filter((id) => id !== UNK_CLASS), Array.from({ length: 19 }, (_, i) => 21 + i));
+  });
+
   it('are empty for fewer than two tokens and reject a bad shape', () => {
     assert.deepEqual(makeBatches([5], { batchSize: 2, timeSteps: 3 }), []);
     assert.throws(() => makeBatches([1, 2, 3], { batchSize: 0, timeSteps: 3 }), /positive integers/);

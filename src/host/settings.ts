@@ -93,7 +93,7 @@ export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
   pretrainEpochs: 8,
   vocabSize: 2001,
   hiddenSize: 128,
-  embeddingSize: 64,
+  embeddingSize: 128,
 };
 
 type NumericTrainingSetting = Exclude<keyof TrainingSettings, 'learner' | 'support'>;

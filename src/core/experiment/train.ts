@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TaskGraph } from '../graph/taskGraph';
 import { makeBatches } from '../neural/batches';
 import type { BatchShape, LmBatch } from '../neural/batches';
-import { disposeState, flattenParams, forward, initLstmParams, unflattenParams } from '../neural/lstm';
+import { disposeState, flattenParams, forward, initLstmParams, tieParams, unflattenParams, untieParams } from '../neural/lstm';
 import { crossEntropyRows } from '../neural/ops';
 import type { LstmConfig, LstmState, ParamMap } from '../neural/lstm';
 import { SeededRandom } from '../neural/random';
@@ -49,6 +49,12 @@ export interface TrainSettings {
   pretrainEpochs: number;
   /** Adam learning rate of pre-training. */
   pretrainLr: number;
+  /**
+   * Pre-train with the softmax tied to the embedding (output kernel `P · Eᵀ`,
+   * see `TIED_PROJECTION`), folded back into a plain output kernel when
+   * pre-training ends. Needs no particular sizes: `P` is `[hidden, embed]`.
+   */
+  tieOutput: boolean;
   outerSteps: number;
   metaBatch: number;
   /** Inner steps k of meta-training. */
@@ -92,14 +98,15 @@ export interface TrainSettings {
 /** Sized for a laptop CPU on the wasm backend: rxjs meta-trains in a few minutes. */
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   vocabSize: 2001,
-  embeddingSize: 64,
+  embeddingSize: 128,
   hiddenSize: 128,
   layers: 1,
   batchSize: 16,
   timeSteps: 32,
   taskBatchSize: 8,
   pretrainEpochs: 8,
-  pretrainLr: 3e-3,
+  pretrainLr: 5e-3,
+  tieOutput: true,
   outerSteps: 40,
   metaBatch: 4,
   innerSteps: 5,
@@ -284,7 +291,8 @@ export async function pretrainModel(
   control?: TrainControl,
 ): Promise<ParamMap> {
   const config = lstmConfigOf(settings, prepared.classTokens.length);
-  let params = flattenParams(initLstmParams(config, settings.seed));
+  const plain = flattenParams(initLstmParams(config, settings.seed));
+  let params = settings.tieOutput ? tieParams(plain, settings.seed + 2) : plain;
   const shape: BatchShape = { batchSize: settings.batchSize, timeSteps: settings.timeSteps };
   // One stream of all files in a new seeded order each epoch: files end in
   // the end-of-file symbol, and whole batches keep the matMuls large.
@@ -317,10 +325,10 @@ export async function pretrainModel(
         done++;
       }
       params = run.finish();
-      if (stopped) return params;
+      if (stopped) return untieParams(params);
       sink?.({ type: 'pretrain-epoch', epoch: epoch + 1, epochs: settings.pretrainEpochs, loss: run.tokens > 0 ? run.weightedLoss / run.tokens : 0 });
     }
-    return params;
+    return untieParams(params);
   } finally {
     optimizer.dispose();
   }

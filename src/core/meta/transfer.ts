@@ -1,9 +1,9 @@
 import { countTokens } from '../neural/batches';
 import type { LmBatch } from '../neural/batches';
-import { disposeState, flattenParams, unflattenParams } from '../neural/lstm';
+import { disposeState } from '../neural/lstm';
 import type { LstmState, ParamMap } from '../neural/lstm';
 import { SeededRandom } from '../neural/random';
-import { SgdOptimizer, trainStep } from '../neural/train';
+import { SgdOptimizer, trainMapStep } from '../neural/train';
 import type { MapOptimizer } from '../neural/train';
 import { adaptWithCurve, runInnerLoop, sgdUpdate } from './innerLoop';
 import type { AdaptCurveResult } from './innerLoop';
@@ -79,10 +79,10 @@ export class StreamTrainer {
   ) {}
 
   step(batch: LmBatch): void {
-    const result = trainStep(unflattenParams(this.params), batch, this.optimizer, { state: this.state, clipNorm: this.clipNorm });
+    const result = trainMapStep(this.params, batch, this.optimizer, { state: this.state, clipNorm: this.clipNorm });
     disposeMap(this.params);
     disposeState(this.state);
-    this.params = flattenParams(result.params);
+    this.params = result.params;
     this.state = result.state;
     const count = countTokens(batch);
     this.weightedLoss += result.loss * count;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradSaveFunc, Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { countTokens, toTimeMajor } from './batches';
 import type { LmBatch } from './batches';
-import { dense, embeddingLookup, flushTiny, sliceRows, softmaxCrossEntropy } from './ops';
+import { dense, embeddingLookup, flushTiny, matMul, sliceRows, softmaxCrossEntropy, transpose2d } from './ops';
 import { SeededRandom } from './random';
 
 /**
@@ -70,6 +70,49 @@ export function flattenParams(params: LstmParams): ParamMap {
   map['output.kernel'] = params.outputKernel;
   map['output.bias'] = params.outputBias;
   return map;
+}
+
+/**
+ * Name of the tied form's projection `[hidden, embed]`: a map holding it
+ * instead of `output.kernel` ties the softmax to the embedding table, with
+ * output kernel `P · Eᵀ`. Pre-training uses the tied form (half the weights of
+ * the two large matrices to fit on a small corpus); {@link untieParams} folds
+ * it back, so that every other part of the engine sees plain parameters.
+ */
+export const TIED_PROJECTION = 'output.projection';
+
+/**
+ * {@link unflattenParams} of a plain or a tied map. A tied map's output kernel
+ * is computed, differentiably, from the projection and the embedding: call it
+ * inside a tidy or a gradient closure.
+ */
+export function unflattenTrainable(map: ParamMap): LstmParams {
+  const projection = map[TIED_PROJECTION];
+  if (projection === undefined) return unflattenParams(map);
+  const { [TIED_PROJECTION]: _tied, ...rest } = map;
+  return unflattenParams({ ...rest, 'output.kernel': matMul(projection as Tensor2D, transpose2d(map.embedding as Tensor2D)) });
+}
+
+/** A tied map (see {@link TIED_PROJECTION}) from fresh plain parameters: the output kernel's place taken by a projection `[hidden, embed]`. */
+export function tieParams(map: ParamMap, seed: number): ParamMap {
+  const embedding = map.embedding as Tensor2D;
+  const kernel = map['output.kernel'] as Tensor2D | undefined;
+  if (kernel === undefined) throw new Error('tieParams needs plain parameters with an output kernel.');
+  const [hidden, embed] = [kernel.shape[0], embedding.shape[1]];
+  const limit = Math.sqrt(6 / (hidden + embed));
+  const { 'output.kernel': _kernel, ...rest } = map;
+  kernel.dispose();
+  return { ...rest, [TIED_PROJECTION]: tf.tensor2d(new SeededRandom(seed).uniformArray(hidden * embed, limit), [hidden, embed]) };
+}
+
+/** The plain map of a tied one: `output.kernel = P · Eᵀ`, the projection disposed. A plain map is returned as it is. */
+export function untieParams(map: ParamMap): ParamMap {
+  const projection = map[TIED_PROJECTION];
+  if (projection === undefined) return map;
+  const { [TIED_PROJECTION]: _tied, ...rest } = map;
+  const kernel = tf.tidy(() => tf.matMul(projection as Tensor2D, map.embedding as Tensor2D, false, true));
+  projection.dispose();
+  return { ...rest, 'output.kernel': kernel };
 }
 
 /** Inverse of {@link flattenParams}; the tensors are shared, not copied. */

@@ -53,6 +53,15 @@ export function sliceRows(x: Tensor2D, start: number, count: number): Tensor2D {
   return slice(x) as Tensor2D;
 }
 
+/** `xᵀ` for `x [rows, cols]`, with its gradient (`dyᵀ`): the stock transpose has none in this build of tfjs-core. */
+export function transpose2d(x: Tensor2D): Tensor2D {
+  const transposed = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
+    const [input] = args as [Tensor2D];
+    return { value: tf.transpose(input), gradFunc: (dy: Tensor) => [tf.transpose(dy)] };
+  });
+  return transposed(x) as Tensor2D;
+}
+
 /**
  * `a x b` for `a [n, k]`, `b [k, m]` → `[n, m]`, whose gradient transposes
  * explicitly: `da = dy x bᵀ`, `db = aᵀ x dy`.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { countTokens } from './batches';
 import type { LmBatch } from './batches';
-import { disposeState, flattenParams, lossAndState, unflattenParams } from './lstm';
+import { disposeState, flattenParams, lossAndState, unflattenParams, unflattenTrainable } from './lstm';
 import type { LstmParams, LstmState, ParamMap } from './lstm';
 import { flushTinyNonNegative } from './ops';
 
@@ -112,9 +112,23 @@ export function trainStep(
   optimizerOrLr: MapOptimizer | number,
   options: TrainStepOptions = {},
 ): TrainStepResult {
+  const result = trainMapStep(flattenParams(params), batch, optimizerOrLr, options);
+  return { ...result, params: unflattenParams(result.params) };
+}
+
+/**
+ * {@link trainStep} on a parameter map, plain or tied (see
+ * `TIED_PROJECTION`): the update is over the map's own tensors.
+ * @returns the updated map (new tensors; the input map is not disposed).
+ */
+export function trainMapStep(
+  flat: ParamMap,
+  batch: LmBatch,
+  optimizerOrLr: MapOptimizer | number,
+  options: TrainStepOptions = {},
+): Omit<TrainStepResult, 'params'> & { params: ParamMap } {
   const optimizer = typeof optimizerOrLr === 'number' ? new SgdOptimizer(optimizerOrLr) : optimizerOrLr;
   const clipNorm = options.clipNorm ?? 5;
-  const flat = flattenParams(params);
   const names = Object.keys(flat);
   const values = names.map((name) => flat[name]);
   let finalState: LstmState | undefined;
@@ -122,7 +136,7 @@ export function trainStep(
     const { value, grads } = tf.valueAndGrads((...xs: Tensor[]) => {
       const map: ParamMap = {};
       names.forEach((name, i) => (map[name] = xs[i]));
-      const out = lossAndState(unflattenParams(map), batch, options.state);
+      const out = lossAndState(unflattenTrainable(map), batch, options.state);
       finalState = { h: out.state.h.map((t) => tf.keep(t)), c: out.state.c.map((t) => tf.keep(t)) };
       return out.loss;
     })(values);
@@ -137,7 +151,7 @@ export function trainStep(
   const [lossValue, normValue] = [result.value.dataSync()[0], result.norm.dataSync()[0]];
   tf.dispose([result.value, result.norm]);
   if (finalState === undefined) throw new Error('trainStep: the loss function did not run.');
-  return { params: unflattenParams(result.next), loss: lossValue, gradNorm: normValue, state: finalState };
+  return { params: result.next, loss: lossValue, gradNorm: normValue, state: finalState };
 }
 
 /**

@@ -13,7 +13,10 @@ import {
   initLstmParams,
   loss,
   lossAndState,
+  TIED_PROJECTION,
   unflattenParams,
+  unflattenTrainable,
+  untieParams,
 } from '../../../../src/core/neural/lstm';
 import type { LstmConfig, LstmParams, ParamMap } from '../../../../src/core/neural/lstm';
 import { SeededRandom } from '../../../../src/core/neural/random';
@@ -54,12 +57,16 @@ function scalarOf(t: Tensor): number {
  * entries of every parameter tensor; returns the failures.
  */
 function gradientCheck(params: LstmParams, batch: LmBatch): string[] {
-  const flat = flattenParams(params);
+  return mapGradientCheck(flattenParams(params), batch, unflattenParams);
+}
+
+/** {@link gradientCheck} over a parameter map read by `unflatten` (plain or tied). */
+function mapGradientCheck(flat: ParamMap, batch: LmBatch, unflatten: (map: ParamMap) => LstmParams): string[] {
   const names = Object.keys(flat);
   const grads = tf.grads((...xs: Tensor[]) => {
     const map: ParamMap = {};
     names.forEach((name, i) => (map[name] = xs[i]));
-    return loss(unflattenParams(map), batch);
+    return loss(unflatten(map), batch);
   })(names.map((name) => flat[name]));
   const random = new SeededRandom(5);
   const epsilon = 1e-2;
@@ -73,7 +80,7 @@ function gradientCheck(params: LstmParams, batch: LmBatch): string[] {
         const values = Float32Array.from(base);
         values[index] += delta;
         const perturbed = tf.tensor(values, flat[name].shape);
-        const value = scalarOf(loss(unflattenParams({ ...flat, [name]: perturbed }), batch));
+        const value = scalarOf(tf.tidy(() => loss(unflatten({ ...flat, [name]: perturbed }), batch)));
         perturbed.dispose();
         return value;
       };
@@ -111,6 +118,27 @@ describe('LSTM language model', () => {
         }
       });
     }
+
+    it('match central finite differences with the softmax tied to the embedding, which gets both paths', () => {
+      const plain = flattenParams(lively(tiny, 4));
+      const { 'output.kernel': kernel, ...rest } = plain;
+      kernel.dispose();
+      const tied: ParamMap = { ...rest, [TIED_PROJECTION]: tf.tensor2d(new SeededRandom(9).uniformArray(5 * 4, 0.6), [5, 4]) };
+      try {
+        assert.deepEqual(mapGradientCheck(tied, tinyBatch(), unflattenTrainable), []);
+        // Folding the tie back gives plain parameters with the same loss.
+        const tiedLoss = scalarOf(tf.tidy(() => loss(unflattenTrainable(tied), tinyBatch())));
+        const copy: ParamMap = {};
+        for (const [name, tensor] of Object.entries(tied)) copy[name] = tensor.clone();
+        const folded = untieParams(copy);
+        assert.equal(folded[TIED_PROJECTION], undefined);
+        assert.deepEqual(folded['output.kernel'].shape, [5, 7]);
+        assert.ok(Math.abs(scalarOf(loss(unflattenParams(folded), tinyBatch())) - tiedLoss) < 1e-5);
+        tf.dispose(Object.values(folded));
+      } finally {
+        tf.dispose(Object.values(tied));
+      }
+    });
 
     it('leave padding positions out of the gradient (output bias against its closed form)', async () => {
       await tf.setBackend('wasm');

@@ -1,3 +1,5 @@
+import { fitCanvas } from './canvas';
+
 /**
  * Similarity edges drawn on a canvas under the `NodeLayer`. As cytoscape
  * elements, the ~15,000 edges of a 2,000-file kNN graph made the first
@@ -89,17 +91,8 @@ export class EdgeLayer {
 
   /** Draws now with the view's zoom and pan (rendered = model × zoom + pan). */
   draw(zoom: number, pan: { x: number; y: number }): void {
-    const ratio = window.devicePixelRatio || 1;
-    const width = this.canvas.clientWidth;
-    const height = this.canvas.clientHeight;
-    if (this.canvas.width !== Math.round(width * ratio) || this.canvas.height !== Math.round(height * ratio)) {
-      this.canvas.width = Math.round(width * ratio);
-      this.canvas.height = Math.round(height * ratio);
-    }
-    const context = this.canvas.getContext('2d');
-    if (context === null) return;
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.clearRect(0, 0, width, height);
+    const context = fitCanvas(this.canvas);
+    if (context === undefined) return;
     context.strokeStyle = this.colour;
     context.lineCap = 'butt';
     const anyFaded = this.faded.includes(1);

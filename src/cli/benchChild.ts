@@ -123,8 +123,10 @@ async function measureMetaTraining(quick: boolean): Promise<unknown> {
   const model = trained.model;
   if (model === undefined) throw new Error('meta-training was cancelled');
   try {
-    const mixture = evaluateMixture(files, model);
-    const ngram = evaluate(files, { model: 'graph-nested', setting: 'project' });
+    // Every figure leak-free, plus MRR ranked as SLP-Core's batch mode ranks (`slpBatch`), which its published MRR is.
+    const mixture = evaluateMixture(files, model, { slpBatchMrr: true });
+    const ngram = evaluate(files, { model: 'graph-nested', setting: 'project', slpBatchMrr: true });
+    const slpSetUp = evaluate(files, { ...slpCoreConfiguration, model: 'nested', setting: 'project', slpBatchMrr: true });
     const adaptMs: number[] = [];
     const classIndex = classIndexOf(model.classTokens);
     for (const file of files.filter((f) => f.split === 'test' && f.tokens.length > 1)) {
@@ -144,7 +146,8 @@ async function measureMetaTraining(quick: boolean): Promise<unknown> {
       outerSteps: trained.metaLosses.length,
       metaLosses: trained.metaLosses,
       mixture,
-      graphNested: { entropy: ngram.entropy, mrr: ngram.mrr, top1: ngram.top1, tokens: ngram.tokens },
+      graphNested: { entropy: ngram.entropy, mrr: ngram.mrr, top1: ngram.top1, tokens: ngram.tokens, slpBatch: ngram.slpBatch },
+      slpCoreSetUp: { entropy: slpSetUp.entropy, mrr: slpSetUp.mrr, top1: slpSetUp.top1, tokens: slpSetUp.tokens, slpBatch: slpSetUp.slpBatch },
       adapt: { files: adaptMs.length, medianMs: median(adaptMs), p95Ms: sorted[Math.floor(0.95 * (sorted.length - 1))], maxMs: sorted[sorted.length - 1] },
       peakRssMB: peakRssMB(),
     };

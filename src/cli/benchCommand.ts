@@ -116,11 +116,18 @@ function formatBench(results: Record<string, unknown>): string {
       ['adapt to one file, k=5: median / p95 / max ms (target ≤ 1 s)', `${fixed(m.adapt.medianMs, 0)} / ${fixed(m.adapt.p95Ms, 0)} / ${fixed(m.adapt.maxMs, 0)}`],
       ['peak RSS MB', fixed(m.peakRssMB, 1)],
     ]);
-    table('Mixture on every TEST token, project setting (targets: ≥ 0.2 bits below graph-nested; below SLP-Core nested+cache 2.658 bits, above 0.809 MRR)', ['model', 'entropy', 'MRR', 'top-1'], [
-      [`mixture (${m.learner} + graph-nested, mean gate ${fixed(m.mixture.meanGate)})`, fixed(m.mixture.entropy), fixed(m.mixture.mrr), fixed(m.mixture.top1)],
-      ['graph-nested n-gram alone (same run)', fixed(m.graphNested.entropy), fixed(m.graphNested.mrr), fixed(m.graphNested.top1)],
-      ['SLP-Core nested+cache (published)', fixed(slpCore.project.entropy), fixed(slpCore.project.mrr), '—'],
-    ]);
+    const row = (name: string, f: Figures) => [name, fixed(f.entropy), fixed(f.mrr), fixed(f.top1), fixed(f.slpBatch.mrr)];
+    table(
+      'Mixture on every TEST token, project setting (targets: ≥ 0.2 bits below graph-nested; below SLP-Core nested+cache 2.658 bits, above 0.809 MRR). ' +
+        "MRR is leak-free; SLP-batch MRR ranks as SLP-Core's batch mode does, with a cache that has read the test file ahead, as its published MRR does",
+      ['model', 'entropy', 'MRR', 'top-1', 'SLP-batch MRR'],
+      [
+        row(`mixture (${m.learner} + graph-nested, mean gate ${fixed(m.mixture.meanGate)})`, m.mixture),
+        row('graph-nested n-gram alone (same run)', m.graphNested),
+        row("SLP-Core's set-up on our code, nested+cache (same run)", m.slpCoreSetUp),
+        ['SLP-Core nested+cache (published)', fixed(slpCore.project.entropy), '—', '—', fixed(slpCore.project.mrr)],
+      ],
+    );
   }
   if (r.fewshot) {
     const f = r.fewshot;

@@ -25,6 +25,7 @@ export async function runEvalCommand(argv: readonly string[]): Promise<number> {
     ext: { type: 'string' },
     checkpoint: { type: 'string' },
     backend: { type: 'string' },
+    'slp-batch-mrr': { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError('eval takes exactly one folder');
   const root = requireDirectory(positionals[0]);
@@ -41,11 +42,12 @@ export async function runEvalCommand(argv: readonly string[]): Promise<number> {
   }
   const order = positiveInteger('order', values.order, 6);
   const smoothing = values.smoothing === undefined ? undefined : oneOf('smoothing', values.smoothing, smoothings, 'mkn');
+  const slpBatchMrr = values['slp-batch-mrr'] === true;
   if (model === 'mixture') {
     await startBackend(values.backend);
     const trained = await loadModelCheckpoint(resolve(values.checkpoint as string));
     try {
-      const result = evaluateMixture(corpus.files, trained, { order, smoothing });
+      const result = evaluateMixture(corpus.files, trained, { order, smoothing, slpBatchMrr });
       process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatEvaluation({ ...result, model: `mixture (${result.learner}; mean gate ${result.meanGate.toFixed(3)})` }));
     } finally {
       disposeTrainedModel(trained);
@@ -57,22 +59,20 @@ export async function runEvalCommand(argv: readonly string[]): Promise<number> {
     setting: oneOf('setting', values.setting, settings, 'project'),
     order,
     smoothing,
+    slpBatchMrr,
   });
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatEvaluation(result));
   return 0;
 }
 
-function formatEvaluation(result: Pick<EvaluationResult, 'tokens' | 'entropy' | 'mrr' | 'top1' | 'identifiers' | 'setting' | 'files'> & { model: string }): string {
+type PrintedEvaluation = Pick<EvaluationResult, 'tokens' | 'entropy' | 'mrr' | 'top1' | 'identifiers' | 'setting' | 'files' | 'slpBatch'> & { model: string };
+
+function formatEvaluation(result: PrintedEvaluation): string {
   const rows = [
-    ['all tokens', result.tokens, result.entropy, result.mrr, result.top1],
-    ['identifiers', result.identifiers.tokens, result.identifiers.entropy, result.identifiers.mrr, result.identifiers.top1],
-  ].map(([label, tokens, entropy, mrr, top1]) => [
-    String(label),
-    String(tokens),
-    Number(entropy).toFixed(3),
-    Number(mrr).toFixed(3),
-    Number(top1).toFixed(3),
-  ]);
+    ['all tokens', result.tokens, result.entropy.toFixed(3), result.mrr, result.top1],
+    ['identifiers', result.identifiers.tokens, result.identifiers.entropy.toFixed(3), result.identifiers.mrr, result.identifiers.top1],
+    ...(result.slpBatch === undefined ? [] : [['all, SLP-Core batch ranking (leaky)', result.tokens, '—', result.slpBatch.mrr, result.slpBatch.top1]]),
+  ].map(([label, tokens, entropy, mrr, top1]) => [String(label), String(tokens), String(entropy), Number(mrr).toFixed(3), Number(top1).toFixed(3)]);
   return (
     `model ${result.model}, setting ${result.setting}, ${result.files} test files\n` +
     formatTable(['scored', 'tokens', 'entropy (bits)', 'MRR', 'top-1'], rows)

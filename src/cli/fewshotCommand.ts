@@ -56,8 +56,8 @@ export function settingsFrom(values: TrainingFlagValues): TrainSettings {
 export async function startBackend(forced: string | undefined): Promise<string> {
   const force = forced === undefined ? undefined : oneOf('backend', forced, ['tensorflow', 'wasm', 'cpu'] as const, 'wasm');
   // The bundled CLI finds the wasm binaries that the build copies to dist/wasm.
+  // initBackend reports its choice (and any fallback warning) through `log`.
   const choice = await initBackend({ force, wasmDir: join(__dirname, 'wasm'), log: (message) => process.stderr.write(`${message}\n`) });
-  process.stderr.write(`backend: ${choice.name} (${choice.reason})\n`);
   return choice.name;
 }
 

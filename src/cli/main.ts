@@ -13,10 +13,14 @@ Commands:
                                 Lex <dir> with the evaluation protocol and write
                                 <dir2>/{train,test}/<relpath>.tok (TAB-separated).
   eval <dir> [--model M] [--checkpoint F] [--setting S] [--order N] [--smoothing jm|mkn] [--ext .ts,...] [--json]
+       [--slp-batch-mrr]
                                 Score a count-based model on <dir>'s TEST files.
                                 M: ngram | cache | nested | graph-nested (default graph-nested)
                                    | mixture (needs --checkpoint F from train; project setting)
                                 S: static | cache | project (default project)
+                                --slp-batch-mrr: also rank as SLP-Core's batch mode does, its
+                                cache having read the test file ahead (leaky; only to compare
+                                with SLP-Core's published MRR).
   fewshot <dir> [--json] [--ext .ts,...] [--learners a,b] [--ks 0,1,5,20] [--quick] [--backend B]
           [--vocab K] [--epochs N] [--outer-steps N] [--inner-steps N] [--hidden H] [--seed S]
           [--support prefix|neighbours]

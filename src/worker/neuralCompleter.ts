@@ -211,10 +211,11 @@ export class NeuralCompleter {
 
   /**
    * A file's model: `fixed` (the Meta-Network's adapted forward), or θ (or
-   * `start`, an adapted copy the state then owns) under dynamic evaluation.
+   * `start`, an adapted copy the state then owns) under dynamic evaluation,
+   * as the gate was fitted (see `withDynamicStart`).
    */
   private newFileState(from: { fixed?: ForwardFn; start?: ParamMap; release?: () => void }): FileState {
-    const online = from.fixed === undefined && this.model.learner !== 'meta-network';
+    const online = from.fixed === undefined;
     const evaluator = online
       ? new DynamicEvaluator(from.start ?? this.model.params, {
           lr: this.model.hyper.dynamicLr,

@@ -156,11 +156,11 @@ export function evaluate(files: readonly CorpusFile[], options: EvaluationOption
   const all = new MetricAccumulator();
   const identifiers = new MetricAccumulator();
   const slpBatch = options.slpBatchMrr === true ? new RankAccumulator() : undefined;
-  const visit: PositionVisitor = (file, index, distribution, trueId, vocabulary, wholeFileCache) => {
+  const visit: PositionVisitor = (file, index, distribution, trueId, vocabulary, leakyRanking) => {
     const probability = distribution.probability(trueId);
     const rank = rankOf(distribution, vocabulary, trueId);
     all.add(probability, rank);
-    slpBatch?.add(slpBatchRank(distribution, wholeFileCache, mixing, trueId, vocabulary, rank));
+    slpBatch?.add(leakyRanking === undefined ? rank : leakyRanking.rank(trueId));
     const token = index < file.tokens.length ? file.tokens[index] : END_OF_FILE;
     if (index < file.tokens.length && isIdentifier(token, file.relPath)) identifiers.add(probability, rank);
     options.onPosition?.({
@@ -219,7 +219,8 @@ export function rankOf(distribution: TokenDistribution, vocabulary: Vocabulary, 
  * is forgotten while it is scored), and hands every position's distribution
  * to `visit`. The distribution is valid during the call only. This is how
  * models built on top of the n-gram (the neural hand-over, the gate) are
- * scored under the same protocol.
+ * scored under the same protocol. With `slpBatchMrr`, `visit` also gets the
+ * position's SLP-Core batch-mode ranking view (see `SlpBatchRanking`).
  */
 export function scorePositions(
   knownFiles: readonly CorpusFile[],
@@ -229,7 +230,7 @@ export function scorePositions(
 ): void {
   const known = sortedNonEmpty(knownFiles);
   const mixing = resolveMixing(known, options);
-  scoreFiles(known, sortedNonEmpty(targetFiles), { ...options, mixing, slpBatchMrr: false }, visit);
+  scoreFiles(known, sortedNonEmpty(targetFiles), { ...options, mixing }, visit);
 }
 
 export type PositionVisitor = (
@@ -238,8 +239,8 @@ export type PositionVisitor = (
   distribution: TokenDistribution,
   trueId: number,
   vocabulary: Vocabulary,
-  /** With `slpBatchMrr` in an adapting setting: the cache level after reading the whole file. */
-  wholeFileCache: TokenDistribution | undefined,
+  /** With `slpBatchMrr`, where a cache level can leak: the position as SLP-Core's batch mode ranks it. */
+  leakyRanking: SlpBatchRanking | undefined,
 ) => void;
 
 /** Scores each target file position by position (index = tokens.length is the end-of-file symbol). */
@@ -271,7 +272,8 @@ function scoreFiles(
     for (let i = 0; i <= tokens.length; i++) {
       const distribution = scorer.distribution(context.subarray(0, i));
       const trueId = i < tokens.length ? vocabulary.idOf(tokens[i]) : endOfFile;
-      visit(file, i, distribution, trueId, vocabulary, wholeFile?.distribution(context.subarray(0, i)));
+      const leaky = wholeFile === undefined ? undefined : slpBatchRanking(distribution, wholeFile.distribution(context.subarray(0, i)), options.mixing, vocabulary);
+      visit(file, i, distribution, trueId, vocabulary, leaky);
       if (i < tokens.length) {
         const observed = scorer.observe(tokens[i]);
         context[i] = observed >= 0 ? observed : vocabulary.idOf(tokens[i]);
@@ -390,19 +392,29 @@ function nestedScorer(
 }
 
 /**
- * The true token's 0-based rank (-1 when absent) in SLP-Core's batch-mode
- * top-10, as `slpBatchMrr` describes; `leakFreeRank` when nothing can leak.
+ * One position of an n-gram mixture as SLP-Core's batch mode ranks it (see
+ * `slpBatchMrr`): the candidates are each level's own top-10; a candidate the
+ * cache level proposes keeps its leak-free probability, any other is scored
+ * by the mixture whose cache level has read the whole file. Leaky by design,
+ * for comparison with SLP-Core's published MRR only.
  */
-function slpBatchRank(
+export interface SlpBatchRanking {
+  /** The candidates SLP-Core's batch mode ranks at this position. */
+  readonly candidates: ReadonlySet<number>;
+  /** The probability SLP-Core's batch mode ranks `id` by. */
+  probability(id: number): number;
+  /** The true token's 0-based rank in the top-10 of `candidates`, -1 when absent. */
+  rank(trueId: number): number;
+}
+
+/** `undefined` when nothing can leak: no mixture, or no cache level. */
+function slpBatchRanking(
   distribution: TokenDistribution,
-  wholeFileCache: TokenDistribution | undefined,
+  wholeFileCache: TokenDistribution,
   mixing: MixingPolicy,
-  trueId: number,
   vocabulary: Vocabulary,
-  leakFreeRank: number,
-): number {
-  if (wholeFileCache === undefined || !(distribution instanceof MixtureDistribution)) return leakFreeRank;
-  if (distribution.kinds[0] !== 'cache') return leakFreeRank;
+): SlpBatchRanking | undefined {
+  if (!(distribution instanceof MixtureDistribution) || distribution.kinds[0] !== 'cache') return undefined;
   const components = distribution.components;
   const ownTop = (component: TokenDistribution): number[] =>
     predictFrom(component, vocabulary, '', MRR_CUTOFF).map((prediction) => prediction.id);
@@ -412,12 +424,16 @@ function slpBatchRank(
   const leakedComponents = [wholeFileCache, ...components.slice(1)];
   const leakedWeights = mixing.weigh(leakedComponents, distribution.kinds, distribution.contextClass);
   const leaked = new MixtureDistribution(leakedComponents, leakedWeights, distribution.kinds, distribution.contextClass);
-  const scored = [...candidates].map((id) => ({
-    id,
-    probability: cacheProposals.has(id) ? distribution.probability(id) : leaked.probability(id),
-  }));
+  const probability = (id: number): number => (cacheProposals.has(id) ? distribution.probability(id) : leaked.probability(id));
+  return { candidates, probability, rank: (trueId) => rankAmong(candidates, probability, trueId) };
+}
+
+/** The true token's 0-based rank among the 10 most probable `candidates` (ties by id), -1 when absent. */
+export function rankAmong(candidates: Iterable<number>, probability: (id: number) => number, trueId: number): number {
+  if (trueId < 0) return -1;
+  const scored = [...candidates].map((id) => ({ id, probability: probability(id) }));
   scored.sort((a, b) => b.probability - a.probability || a.id - b.id);
-  return trueId < 0 ? -1 : scored.slice(0, MRR_CUTOFF).findIndex((candidate) => candidate.id === trueId);
+  return scored.slice(0, MRR_CUTOFF).findIndex((candidate) => candidate.id === trueId);
 }
 
 /** Far beyond any real vocabulary, so a provisional id never meets a real one. */

@@ -115,6 +115,29 @@ export function adaptAt(
 }
 
 /**
+ * Calls `use` with the parameters dynamic evaluation starts from on a file
+ * whose first `support` ids are its support: θ adapted k steps to the
+ * support by the learner's rule, for the learners that adapt θ; θ itself for
+ * the Meta-Network, whose adaptation is a FiLM adapter rather than a
+ * parameter map that dynamic evaluation could step (there, dynamic
+ * evaluation reading the support is the adaptation). Valid during the call.
+ */
+export function withDynamicStart(
+  model: TrainedModel,
+  ids: Int32Array,
+  support: number,
+  k: number,
+  settings: AdaptationSettings,
+  use: (params: ParamMap) => void,
+): void {
+  if (model.learner === 'meta-network') {
+    use(model.params);
+    return;
+  }
+  adaptAt(model, ids, support, [k], settings, (_k, _run, params) => use(params as ParamMap));
+}
+
+/**
  * {@link adaptAt} for a support set of several token lists (class ids), such
  * as the tokens of a file's task-graph neighbours: each list is its own
  * stream, so the LSTM state never runs from one file into the next.
@@ -241,6 +264,33 @@ export class DynamicRowStream {
 
   dispose(): void {
     this.evaluator.dispose();
+  }
+}
+
+/**
+ * The {@link DynamicRowStream} of the file a position visitor is in, for
+ * scorers that walk files one after another (`scorePositions`): a file's
+ * stream is opened on its first position and disposed when the next file
+ * starts, so one file's evaluator is held at a time. `dispose` the last.
+ */
+export class FileRowStreams {
+  private path: string | undefined;
+  private stream: DynamicRowStream | undefined;
+
+  /** The stream of `path`, from `open` on the file's first visit (pass the same `open` for every position of a file). */
+  of<S extends DynamicRowStream | undefined>(path: string, open: () => S): S {
+    if (path !== this.path) {
+      this.dispose();
+      this.path = path;
+      this.stream = open();
+    }
+    return this.stream as S;
+  }
+
+  dispose(): void {
+    this.stream?.dispose();
+    this.stream = undefined;
+    this.path = undefined;
   }
 }
 

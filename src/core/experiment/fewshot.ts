@@ -17,7 +17,7 @@ import type { TokenDistribution } from '../ngram/tokenModel';
 import type { CorpusFile } from '../text/corpus';
 import type { Vocabulary } from '../text/vocabulary';
 import type { FewShotRow, LearnerName, SupportKind, TrainingSink } from './events';
-import { adaptAt, adaptToSupport, classRows, dynamicRows, DynamicRowStream, innerRateOf } from './adapt';
+import { adaptToSupport, classRows, dynamicRows, DynamicRowStream, FileRowStreams, innerRateOf, withDynamicStart } from './adapt';
 import type { AdaptationSettings, DynamicSettings } from './adapt';
 import { fileClassIds, supportLength } from './classes';
 import { disposeTrainedModel } from './model';
@@ -378,8 +378,8 @@ export function dynamicClassLoss(
     const all = held.ids.get(task.name) as Int32Array;
     const support = supportLength(all.length, settings.supportFraction, settings.maxSupportTokens);
     const ids = all.subarray(0, Math.min(all.length, support + settings.maxQueryTokens));
-    adaptAt(model, ids, support, [k], adaptation, (_k, _run, params) => {
-      const rows = dynamicRows(params as ParamMap, ids, support, vocab, dynamic);
+    withDynamicStart(model, ids, support, k, adaptation, (params) => {
+      const rows = dynamicRows(params, ids, support, vocab, dynamic);
       for (let j = support; j < ids.length; j++) {
         loss -= Math.log(Math.max(rows[(j - support) * vocab + ids[j]], 1e-12));
         count++;
@@ -405,7 +405,8 @@ export function classMapFor(classTokens: readonly string[], vocabulary: Vocabula
 /**
  * Fits the neural / n-gram gate on held-out TRAIN files: the n-gram knows the
  * other TRAIN files (graph-nested, project setting), the neural side is
- * dynamic evaluation from the chosen learner adapted `selectionK` steps.
+ * dynamic evaluation from the chosen learner adapted `selectionK` steps
+ * (see `withDynamicStart`).
  */
 export function fitGateOnHeldOut(
   train: readonly CorpusFile[],
@@ -420,27 +421,25 @@ export function fitGateOnHeldOut(
   const order = options.ngram?.order ?? 6;
   const samples: GateSample[] = [];
   let classes: ClassMap | undefined;
-  let current: { path: string; support: number; rows: DynamicRowStream | undefined } | undefined;
+  const streams = new FileRowStreams();
   try {
     scorePositions(train, heldOut, { model: 'graph-nested', setting: 'project', ...options.ngram }, (file, index, ngram, trueId, vocabulary) => {
       classes ??= classMapFor(model.classTokens, vocabulary);
-      if (current?.path !== file.relPath) {
-        current?.rows?.dispose();
+      const support = supportLength(file.tokens.length + 1, options.settings.supportFraction, options.settings.maxSupportTokens);
+      if (index < support) return;
+      const rows = streams.of(file.relPath, () => {
         const ids = fileClassIds(file.tokens, prepared.classIndex);
-        const support = supportLength(ids.length, options.settings.supportFraction, options.settings.maxSupportTokens);
-        current = { path: file.relPath, support, rows: undefined };
-        const opened = current;
-        adaptAt(model, ids, support, [options.selectionK], adaptation, (_k, _run, params) => {
-          opened.rows = new DynamicRowStream(params as ParamMap, ids, support, vocab, dynamic);
+        let opened: DynamicRowStream | undefined;
+        withDynamicStart(model, ids, support, options.selectionK, adaptation, (params) => {
+          opened = new DynamicRowStream(params, ids, support, vocab, dynamic);
         });
-      }
-      if (index < current.support || current.rows === undefined) return;
-      const row = current.rows.row(index);
-      const neural = new UnkHandOver(row, ngram, classes, vocabulary);
+        return opened as DynamicRowStream;
+      });
+      const neural = new UnkHandOver(rows.row(index), ngram, classes, vocabulary);
       samples.push(gateSample(neural, ngram, neural.summary, order, trueId));
     });
   } finally {
-    current?.rows?.dispose();
+    streams.dispose();
   }
   return fitGate(samples, { order });
 }

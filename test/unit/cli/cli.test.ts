@@ -116,6 +116,20 @@ describe('metacomplete CLI (bundled, through bin/)', () => {
     assert.equal(cli('train', fixture, '--out', checkpoint, '--support', 'siblings', ...tiny).status, 2, 'an unknown support source is a usage error');
   });
 
+  it('train --learner meta-network fits its gate with dynamic evaluation from θ and writes a checkpoint the mixture scores', function () {
+    this.timeout(300_000);
+    const checkpoint = join(out, 'meta-network.mcmodel');
+    const train = cli('train', fixture, '--out', checkpoint, '--learner', 'meta-network', ...tiny);
+    assert.equal(train.status, 0, train.stderr);
+    assert.match(train.stderr, /dynamic-evaluation rate [\d.e-]+\ngate fitted on [1-9]\d* held-out files/);
+    assert.match(train.stdout, /meta-network model written to /);
+    const mixture = cli('eval', fixture, '--model', 'mixture', '--checkpoint', checkpoint, '--json');
+    assert.equal(mixture.status, 0, mixture.stderr);
+    const m = JSON.parse(mixture.stdout);
+    assert.equal(m.learner, 'meta-network');
+    assert.ok(Number.isFinite(m.entropy) && m.entropy > 0 && m.mrr > 0.3, JSON.stringify(m));
+  });
+
   it('train writes a checkpoint that eval --model mixture scores on every TEST token, and a corrupt one is refused', function () {
     this.timeout(300_000);
     const checkpoint = join(out, 'model.mcmodel');
@@ -130,6 +144,17 @@ describe('metacomplete CLI (bundled, through bin/)', () => {
     assert.equal(m.tokens, n.tokens, 'the mixture scores the same positions as the n-gram');
     assert.ok(Number.isFinite(m.entropy) && m.entropy > 0 && m.mrr > 0.3, JSON.stringify(m));
     assert.ok(m.meanGate >= 0 && m.meanGate <= 1);
+    assert.equal(m.slpBatch, undefined, 'the leaky ranking is asked for, never given by default');
+
+    // Ranked as SLP-Core's batch mode ranks (its cache has read the file ahead): reported apart, higher,
+    // and the leak-free figures unchanged.
+    const leaky = cli('eval', fixture, '--model', 'mixture', '--checkpoint', checkpoint, '--slp-batch-mrr', '--json');
+    assert.equal(leaky.status, 0, leaky.stderr);
+    const l = JSON.parse(leaky.stdout);
+    assert.deepEqual([l.entropy, l.mrr, l.top1, l.tokens], [m.entropy, m.mrr, m.top1, m.tokens]);
+    assert.ok(l.slpBatch.mrr > m.mrr + 0.01, `SLP batch ${l.slpBatch.mrr} vs leak-free ${m.mrr}`);
+    const table = cli('eval', fixture, '--model', 'mixture', '--checkpoint', checkpoint, '--slp-batch-mrr');
+    assert.match(table.stdout, new RegExp(`SLP-Core batch ranking \\(leaky\\)\\s+${m.tokens}\\s+—\\s+${l.slpBatch.mrr.toFixed(3)}`));
 
     const corrupt = join(out, 'corrupt.mcmodel');
     const bytes = readFileSync(checkpoint);

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/core/backend/backend';
-import { adaptAt, classRows, dynamicRows, DynamicRowStream, lstmForward } from '../../../src/core/experiment/adapt';
+import { adaptAt, classRows, dynamicRows, DynamicRowStream, FileRowStreams, lstmForward } from '../../../src/core/experiment/adapt';
 import { DynamicEvaluator } from '../../../src/core/meta/online';
 import { disposeTrainedModel } from '../../../src/core/experiment/model';
 import type { TrainedModel } from '../../../src/core/experiment/model';
@@ -116,6 +116,28 @@ describe('experiment: adapting and scoring a trained model', () => {
     assert.equal(stream.row(ids.length - 1).length, config.vocabSize);
     assert.throws(() => stream.row(5), /go forward/);
     stream.dispose();
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+  });
+
+  it("holds one file's row stream at a time as a scorer walks file after file", () => {
+    const before = tf.memory().numTensors;
+    const dynamic = { lr: 0.05, decay: 0.01, segment: 4 };
+    const streams = new FileRowStreams();
+    const opened: string[] = [];
+    const open = (path: string) => () => {
+      opened.push(path);
+      return new DynamicRowStream(model.params, ids, 1, config.vocabSize, dynamic);
+    };
+    const first = streams.of('a.ts', open('a.ts'));
+    assert.equal(streams.of('a.ts', open('a.ts')), first, 'the same file keeps its stream');
+    const held = tf.memory().numTensors;
+    const second = streams.of('b.ts', open('b.ts'));
+    assert.notEqual(second, first);
+    assert.equal(tf.memory().numTensors, held, "the previous file's evaluator is freed when the next file starts");
+    assert.equal(second.row(1).length, config.vocabSize);
+    assert.equal(streams.of('c.ts', () => undefined), undefined, 'a file without a stream');
+    streams.dispose();
+    assert.deepEqual(opened, ['a.ts', 'b.ts']);
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
   });
 });

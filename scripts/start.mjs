@@ -14,6 +14,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import launch from './code-server/launch.cjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -80,23 +81,6 @@ function healthy(url) {
   });
 }
 
-/** An environment whose config, data, caches and temporary files all go under `root`, free of an outer VS Code's variables. */
-function isolatedEnv(root) {
-  const env = {
-    ...process.env,
-    CODE_SERVER_CONFIG: path.join(root, 'config.yaml'),
-    XDG_CONFIG_HOME: path.join(root, 'xdg-config'),
-    XDG_DATA_HOME: path.join(root, 'xdg-data'),
-    XDG_CACHE_HOME: path.join(root, 'xdg-cache'),
-    TMPDIR: path.join(root, 'tmp'),
-  };
-  fs.mkdirSync(env.TMPDIR, { recursive: true });
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('VSCODE_') || name === 'ELECTRON_RUN_AS_NODE' || name === 'CODE_SERVER_PARENT_PID') delete env[name];
-  }
-  return env;
-}
-
 async function startCodeServer(requestedFolder, isSample, requestedPort) {
   if (!fs.existsSync(path.join(repo, 'dist', 'extension.js'))) fail('dist/extension.js is missing: run `npm run build` first (npm start does).');
   process.stdout.write('No `code` on PATH: starting code-server (VS Code 1.100.3 in the browser).\n');
@@ -142,7 +126,7 @@ async function startCodeServer(requestedFolder, isSample, requestedPort) {
   // The web workbench saves edits after a delay: trying out the bundled sample must not change the repository.
   const folder = isSample ? path.join(root, 'workspace') : requestedFolder;
   if (isSample) fs.cpSync(requestedFolder, folder, { recursive: true });
-  const env = isolatedEnv(root);
+  const env = launch.isolatedEnv(root);
   const userData = path.join(root, 'user-data');
   const extensions = path.join(root, 'extensions');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
@@ -150,17 +134,12 @@ async function startCodeServer(requestedFolder, isSample, requestedPort) {
   fs.writeFileSync(
     path.join(userData, 'User', 'settings.json'),
     JSON.stringify({
-      'workbench.startupEditor': 'none',
-      'security.workspace.trust.enabled': false,
-      'telemetry.telemetryLevel': 'off',
-      'update.mode': 'none',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
+      ...launch.QUIET_SETTINGS,
       // The repository around samples/workspace is MetaComplete's own; no prompt to open it.
       'git.openRepositoryInParentFolders': 'never',
     }, null, 2),
   );
-  const folderArgs = ['--extensions-dir', extensions, '--user-data-dir', userData];
+  const folderArgs = launch.folderArgs(userData, extensions);
 
   process.stdout.write('Packaging and installing the built extension...\n');
   const vsix = path.join(root, 'metacomplete.vsix');
@@ -176,16 +155,7 @@ async function startCodeServer(requestedFolder, isSample, requestedPort) {
   const base = `http://127.0.0.1:${port}`;
   const logFile = path.join(root, 'code-server.log');
   const log = fs.openSync(logFile, 'w');
-  server = spawn(process.execPath, [
-    entry,
-    '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--disable-telemetry',
-    '--disable-workspace-trust',
-    '--disable-update-check',
-    '--disable-getting-started-override',
-    ...folderArgs,
-  ], { detached: true, stdio: ['ignore', log, log], env });
+  server = spawn(process.execPath, launch.serverArgs(entry, port, userData, extensions), { detached: true, stdio: ['ignore', log, log], env });
   fs.closeSync(log);
   server.on('exit', (code, signal) => {
     if (stopping) return;

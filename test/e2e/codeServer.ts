@@ -50,26 +50,36 @@ export function artifactsDir(): string {
   return path.join(repoRoot(), 'test-artifacts', 'e2e');
 }
 
+/** What `npm start` and this suite share: scripts/code-server/launch.cjs (CommonJS, loaded at run time from the repository). */
+interface Launch {
+  QUIET_SETTINGS: Readonly<Record<string, unknown>>;
+  isolatedEnv(root: string): NodeJS.ProcessEnv;
+  folderArgs(userDataDir: string, extensionsDir: string): string[];
+  serverArgs(entry: string, port: number, userDataDir: string, extensionsDir: string): string[];
+}
+
+function launch(): Launch {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(repoRoot(), 'scripts', 'code-server', 'launch.cjs')) as Launch;
+}
+
 /** User settings that keep the workbench quiet and deterministic: no welcome page, tips or update checks. */
-const QUIET_SETTINGS: Record<string, unknown> = {
-  'workbench.startupEditor': 'none',
-  // The web workbench saves after a delay by default; a test decides when files change on disk.
-  'files.autoSave': 'off',
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'update.mode': 'none',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'extensions.ignoreRecommendations': true,
-  'git.enabled': false,
-  'chat.commandCenter.enabled': false,
-  'chat.disableAIFeatures': true,
-  'window.restoreWindows': 'none',
-  // Output channels are log files; unwrapped, each log line is one rendered line.
-  '[Log]': { 'editor.wordWrap': 'off' },
-};
+function quietSettings(): Record<string, unknown> {
+  return {
+    ...launch().QUIET_SETTINGS,
+    // The web workbench saves after a delay by default; a test decides when files change on disk.
+    'files.autoSave': 'off',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'extensions.ignoreRecommendations': true,
+    'git.enabled': false,
+    'chat.commandCenter.enabled': false,
+    'chat.disableAIFeatures': true,
+    'window.restoreWindows': 'none',
+    // Output channels are log files; unwrapped, each log line is one rendered line.
+    '[Log]': { 'editor.wordWrap': 'off' },
+  };
+}
 
 export interface CodeServerOptions {
   /** `.vsix` files installed into the fresh extensions folder before the server starts. */
@@ -107,10 +117,10 @@ export class CodeServer {
     fs.mkdirSync(extensionsDir, { recursive: true });
     fs.writeFileSync(
       path.join(userDataDir, 'User', 'settings.json'),
-      JSON.stringify({ ...QUIET_SETTINGS, ...options.settings }, null, 2),
+      JSON.stringify({ ...quietSettings(), ...options.settings }, null, 2),
     );
-    const env = isolatedEnv(rootDir);
-    const folderArgs = ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir];
+    const env = launch().isolatedEnv(rootDir);
+    const folderArgs = launch().folderArgs(userDataDir, extensionsDir);
 
     for (const vsix of options.vsixPaths ?? []) {
       await installExtension(entry, vsix, folderArgs, env);
@@ -122,20 +132,11 @@ export class CodeServer {
     const output = fs.openSync(outputLog, 'w');
     // detached: the server and everything it forks (extension host, pty host,
     // file watcher) share a new process group that stop() can signal at once.
-    const child = spawn(
-      process.execPath,
-      [
-        entry,
-        '--auth', 'none',
-        '--bind-addr', `127.0.0.1:${port}`,
-        '--disable-telemetry',
-        '--disable-workspace-trust',
-        '--disable-update-check',
-        '--disable-getting-started-override',
-        ...folderArgs,
-      ],
-      { detached: true, stdio: ['ignore', output, output], env },
-    );
+    const child = spawn(process.execPath, launch().serverArgs(entry, port, userDataDir, extensionsDir), {
+      detached: true,
+      stdio: ['ignore', output, output],
+      env,
+    });
     fs.closeSync(output);
     if (child.pid !== undefined) liveGroups.add(child.pid);
     const server = new CodeServer(
@@ -191,31 +192,6 @@ export class CodeServer {
     }
     throw new Error(`code-server did not answer on ${this.url} within ${timeoutMs} ms:\n${this.output()}`);
   }
-}
-
-/**
- * Child environment that keeps code-server's config, data, caches and
- * temporary files (CLI sockets, tsserver folders) out of the home and /tmp:
- * they all go into the server's own temporary folder.
- */
-function isolatedEnv(rootDir: string): NodeJS.ProcessEnv {
-  const tmp = path.join(rootDir, 'tmp');
-  fs.mkdirSync(tmp, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CODE_SERVER_CONFIG: path.join(rootDir, 'config.yaml'),
-    XDG_CONFIG_HOME: path.join(rootDir, 'xdg-config'),
-    XDG_DATA_HOME: path.join(rootDir, 'xdg-data'),
-    XDG_CACHE_HOME: path.join(rootDir, 'xdg-cache'),
-    TMPDIR: tmp,
-  };
-  // Inherited from an outer VS Code or code-server, these would redirect the child.
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('VSCODE_') || name === 'ELECTRON_RUN_AS_NODE' || name === 'CODE_SERVER_PARENT_PID') {
-      delete env[name];
-    }
-  }
-  return env;
 }
 
 async function installExtension(

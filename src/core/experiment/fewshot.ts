@@ -181,9 +181,14 @@ export async function runFewShot(
         metaLosses[name] = trained.metaLosses;
         cancelled ||= trained.cancelled;
         if (name !== 'transfer') {
-          const first = trained.metaLosses[0];
-          const last = trained.metaLosses[trained.metaLosses.length - 1];
-          log(`${name}: ${trained.metaLosses.length} outer steps in ${((trainMs[name] ?? 0) / 1000).toFixed(1)} s, meta-loss ${first?.toFixed(3)} → ${last?.toFixed(3)}`);
+          // Each step samples its own tasks, so one step's meta-loss is noisy: compare means over a quarter of the run.
+          const losses = trained.metaLosses;
+          const span = Math.max(1, Math.floor(losses.length / 4));
+          const mean = (values: readonly number[]): string => (values.reduce((sum, value) => sum + value, 0) / Math.max(values.length, 1)).toFixed(3);
+          log(
+            `${name}: ${losses.length} outer steps in ${((trainMs[name] ?? 0) / 1000).toFixed(1)} s, ` +
+              `mean meta-loss of the first ${span} steps ${mean(losses.slice(0, span))} → of the last ${span} ${mean(losses.slice(-span))}`,
+          );
         }
       }
       meanSquares = meanSquaresFor(pretrained, prepared);

@@ -76,7 +76,7 @@ export interface TrainSettings {
   /** Meta-Network objective α·L_task + β·L_meta. */
   alpha: number;
   beta: number;
-  /** Rate of the Meta-Network's FiLM-adapter steps when it is adapted k > 0 steps. */
+  /** Rate of the Meta-Network's FiLM-adapter steps when it is adapted k > 0 steps, unless held-out files choose it (`adapterRates`). */
   adapterLr: number;
   /** Global gradient-norm clip of inner steps. */
   innerClip: number;
@@ -117,7 +117,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   metaSgdRateLr: 1000,
   alpha: 1,
   beta: 1,
-  adapterLr: 0.3,
+  adapterLr: 0.03,
   innerClip: 5,
   support: 'prefix',
   supportFraction: 0.5,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { measureCountingThroughput, measurePredictLatency } from '../core/eval/bench';
 import { evaluate } from '../core/eval/evaluate';
-import type { EvaluationModel, EvaluationOptions, EvaluationSetting } from '../core/eval/evaluate';
+import type { EvaluationModel, EvaluationOptions, EvaluationResult, EvaluationSetting } from '../core/eval/evaluate';
 import { initBackend } from '../core/backend/backend';
 import { CompletionEngine } from '../core/engine/completionEngine';
 import { benchmarkGraphBuild } from '../core/graph/benchmark';
@@ -146,14 +146,19 @@ async function measureMetaTraining(quick: boolean): Promise<unknown> {
       outerSteps: trained.metaLosses.length,
       metaLosses: trained.metaLosses,
       mixture,
-      graphNested: { entropy: ngram.entropy, mrr: ngram.mrr, top1: ngram.top1, tokens: ngram.tokens, slpBatch: ngram.slpBatch },
-      slpCoreSetUp: { entropy: slpSetUp.entropy, mrr: slpSetUp.mrr, top1: slpSetUp.top1, tokens: slpSetUp.tokens, slpBatch: slpSetUp.slpBatch },
+      graphNested: figuresOf(ngram),
+      slpCoreSetUp: figuresOf(slpSetUp),
       adapt: { files: adaptMs.length, medianMs: median(adaptMs), p95Ms: sorted[Math.floor(0.95 * (sorted.length - 1))], maxMs: sorted[sorted.length - 1] },
       peakRssMB: peakRssMB(),
     };
   } finally {
     disposeTrainedModel(model);
   }
+}
+
+/** An evaluation's headline figures, beside the mixture's. */
+function figuresOf(result: EvaluationResult): Pick<EvaluationResult, 'entropy' | 'mrr' | 'top1' | 'tokens' | 'slpBatch'> {
+  return { entropy: result.entropy, mrr: result.mrr, top1: result.top1, tokens: result.tokens, slpBatch: result.slpBatch };
 }
 
 /** The few-shot table (learners × k) of the engine issue on rxjs. */

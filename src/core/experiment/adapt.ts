@@ -120,21 +120,22 @@ export function adaptAt(
  * support by the learner's rule, for the learners that adapt θ; θ itself for
  * the Meta-Network, whose adaptation is a FiLM adapter rather than a
  * parameter map that dynamic evaluation could step (there, dynamic
- * evaluation reading the support is the adaptation). Valid during the call.
+ * evaluation reading the support is the adaptation). The parameters are
+ * valid during the call only; `use`'s result is returned.
  */
-export function withDynamicStart(
+export function withDynamicStart<T>(
   model: TrainedModel,
   ids: Int32Array,
   support: number,
   k: number,
   settings: AdaptationSettings,
-  use: (params: ParamMap) => void,
-): void {
-  if (model.learner === 'meta-network') {
-    use(model.params);
-    return;
-  }
-  adaptAt(model, ids, support, [k], settings, (_k, _run, params) => use(params as ParamMap));
+  use: (params: ParamMap) => T,
+): T {
+  if (model.learner === 'meta-network') return use(model.params);
+  let result: T | undefined;
+  // adaptAt calls back exactly once for a single k, with θ adapted for these learners.
+  adaptAt(model, ids, support, [k], settings, (_k, _run, params) => (result = use(params as ParamMap)));
+  return result as T;
 }
 
 /**

@@ -435,11 +435,7 @@ export function fitGateOnHeldOut(
       if (index < support) return;
       const rows = streams.of(file.relPath, () => {
         const ids = fileClassIds(file.tokens, prepared.classIndex);
-        let opened: DynamicRowStream | undefined;
-        withDynamicStart(model, ids, support, options.selectionK, adaptation, (params) => {
-          opened = new DynamicRowStream(params, ids, support, vocab, dynamic);
-        });
-        return opened as DynamicRowStream;
+        return withDynamicStart(model, ids, support, options.selectionK, adaptation, (params) => new DynamicRowStream(params, ids, support, vocab, dynamic));
       });
       const neural = new UnkHandOver(rows.row(index), ngram, classes, vocabulary);
       samples.push(gateSample(neural, ngram, neural.summary, order, trueId));

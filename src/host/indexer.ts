@@ -46,6 +46,13 @@ export class Indexer implements vscode.Disposable {
   /** The content each incrementally learned file had, so the save event and the watcher learn it once. */
   private readonly learnedContent = new Map<string, string>();
   private readonly pendingUpdates = new Map<string, NodeJS.Timeout>();
+  /**
+   * The update of each file in flight: the next one for the same file waits
+   * for it. The watcher may report a save after the save event's update has
+   * started; run side by side, both would pass the `learnedContent` check
+   * before either records the content, and the file would be learned twice.
+   */
+  private readonly updating = new Map<string, Promise<void>>();
   /** Stamps of the files the worker restored from the saved index; the next full index skips those still matching. */
   private readonly restoredStamps = new Map<string, string>();
   private run = 0;
@@ -387,13 +394,23 @@ export class Indexer implements vscode.Disposable {
   }
 
   private scheduleUpdate(uri: vscode.Uri): void {
-    const key = uri.toString();
+    // By file path: the save event's and the watcher's URIs of one file may be spelled differently.
+    const key = uri.fsPath;
     clearTimeout(this.pendingUpdates.get(key));
     this.pendingUpdates.set(
       key,
       setTimeout(() => {
         this.pendingUpdates.delete(key);
-        void this.update(uri);
+        const run = (): Promise<void> => this.update(uri);
+        const next = (this.updating.get(key) ?? Promise.resolve()).then(run, run);
+        this.updating.set(key, next);
+        const settle = (): void => {
+          if (this.updating.get(key) === next) this.updating.delete(key);
+        };
+        next.then(settle, (error: Error) => {
+          settle();
+          this.logger.warn(`Could not update ${uri.fsPath}: ${error.message}.`);
+        });
       }, UPDATE_DELAY_MS),
     );
   }

@@ -1,23 +1,21 @@
 import type { Vocabulary } from '../text/vocabulary';
 import { NgramModel } from './ngramModel';
 import type { NgramDistribution, NgramModelOptions } from './ngramModel';
-import { predictFrom } from './tokenModel';
-import type { Prediction, TokenContext, TokenModel } from './tokenModel';
+import { DistributionModel } from './tokenModel';
+import type { TokenContext } from './tokenModel';
 
 /**
  * The file cache: n-gram counts of the current file's prefix only, reset when
  * another file starts. Code repeats itself most within a file (the same
  * identifiers, the same call shapes), which is what this level captures.
  */
-export class FileCacheModel implements TokenModel {
+export class FileCacheModel extends DistributionModel<NgramDistribution> {
   private readonly counts: NgramModel;
   private currentFile: string | undefined;
   private observedCount = 0;
 
-  constructor(
-    readonly vocabulary: Vocabulary,
-    options: NgramModelOptions = {},
-  ) {
+  constructor(vocabulary: Vocabulary, options: NgramModelOptions = {}) {
+    super(vocabulary);
     this.counts = new NgramModel(vocabulary, options);
     this.startFile();
   }
@@ -50,28 +48,17 @@ export class FileCacheModel implements TokenModel {
   }
 
   /** Makes `tokens` the cached prefix of file `fileId`. */
-  learn(fileId: string, tokens: ArrayLike<number>): void {
+  override learn(fileId: string, tokens: ArrayLike<number>): void {
     this.startFile(fileId);
     for (let i = 0; i < tokens.length; i++) this.observe(tokens[i]);
   }
 
-  forget(fileId: string): void {
+  override forget(fileId: string): void {
     if (fileId === this.currentFile) this.startFile();
   }
 
-  distribution(context: TokenContext): NgramDistribution {
+  override distribution(context: TokenContext): NgramDistribution {
     return this.counts.distribution(context);
   }
 
-  probability(context: TokenContext, token: number): number {
-    return this.distribution(context).probability(token);
-  }
-
-  predict(context: TokenContext, typedPrefix: string, k: number): Prediction[] {
-    return predictFrom(this.distribution(context), this.vocabulary, typedPrefix, k);
-  }
-
-  confidence(context: TokenContext): number {
-    return this.distribution(context).confidence;
-  }
 }

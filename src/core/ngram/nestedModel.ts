@@ -6,8 +6,8 @@ import { MixtureDistribution, contextClassOf, inverseConfidenceMixing } from './
 import type { LevelKind, MixingPolicy } from './mixture';
 import { NgramModel } from './ngramModel';
 import type { NgramModelOptions } from './ngramModel';
-import { predictFrom } from './tokenModel';
-import type { Prediction, TokenContext, TokenDistribution, TokenModel } from './tokenModel';
+import { DistributionModel } from './tokenModel';
+import type { TokenContext, TokenDistribution } from './tokenModel';
 
 /**
  * Small, bursty levels (the cache, a handful of neighbours) do best with
@@ -59,7 +59,7 @@ interface LevelModel {
  * counting or subtracting single files, so opening the next file rarely
  * recounts anything.
  */
-export class NestedModel implements TokenModel {
+export class NestedModel extends DistributionModel<MixtureDistribution> {
   readonly project: NgramModel;
   readonly cache: FileCacheModel;
   /** What the cache level counts with, for a caller that needs a cache counting the same way. */
@@ -81,10 +81,11 @@ export class NestedModel implements TokenModel {
   private readonly prefix: string[] = [];
 
   constructor(
-    readonly vocabulary: Vocabulary,
+    vocabulary: Vocabulary,
     private readonly locality: LocalityProvider | undefined,
     options: NestedModelOptions = {},
   ) {
+    super(vocabulary);
     const { cache, locality: localityOptions, mixing, maxCachedLevels, maxLevelShare, ...projectOptions } = options;
     this.project = new NgramModel(vocabulary, projectOptions);
     const local = { ...DEFAULT_LOCAL_LEVEL_OPTIONS, order: projectOptions.order };
@@ -111,14 +112,14 @@ export class NestedModel implements TokenModel {
     return this.activeKinds;
   }
 
-  learn(fileId: string, tokens: ArrayLike<number>): void {
+  override learn(fileId: string, tokens: ArrayLike<number>): void {
     this.project.learn(fileId, tokens);
     this.knownFiles.add(fileId);
     this.fileRevisions.set(fileId, this.knownFilesVersion);
     this.knownFilesVersion++;
   }
 
-  forget(fileId: string): void {
+  override forget(fileId: string): void {
     if (!this.knownFiles.has(fileId)) return;
     this.project.forget(fileId);
     this.knownFiles.delete(fileId);
@@ -146,7 +147,7 @@ export class NestedModel implements TokenModel {
     return id;
   }
 
-  distribution(context: TokenContext): MixtureDistribution {
+  override distribution(context: TokenContext): MixtureDistribution {
     if (this.syncedVersion !== this.knownFilesVersion) this.syncLevels();
     const components: TokenDistribution[] = [this.cache.distribution(context)];
     for (const level of this.activeLevels) components.push(level.model.distribution(context));
@@ -159,17 +160,6 @@ export class NestedModel implements TokenModel {
     return new MixtureDistribution(components, weights, this.activeKinds, contextClass);
   }
 
-  probability(context: TokenContext, token: number): number {
-    return this.distribution(context).probability(token);
-  }
-
-  predict(context: TokenContext, typedPrefix: string, k: number): Prediction[] {
-    return predictFrom(this.distribution(context), this.vocabulary, typedPrefix, k);
-  }
-
-  confidence(context: TokenContext): number {
-    return this.distribution(context).confidence;
-  }
 
   /** Bytes of counts held by the project, cache and cached locality models. */
   get byteSize(): number {

@@ -1,8 +1,8 @@
 import type { Vocabulary } from '../text/vocabulary';
 import { BEGIN_OF_FILE, CountTrie } from './countTrie';
 import { prefixIndexOf } from './prefixIndex';
-import { predictFrom } from './tokenModel';
-import type { Prediction, TokenContext, TokenDistribution, TokenModel } from './tokenModel';
+import { DistributionModel } from './tokenModel';
+import type { TokenContext, TokenDistribution } from './tokenModel';
 
 /** Vocabulary entry of the end-of-file symbol; the lexer can never produce it (`<` is a token of its own). */
 export const END_OF_FILE = '<eof>';
@@ -57,7 +57,7 @@ const PREFIX_INDEX_THRESHOLD = 4096;
  * An n-gram model over a CountTrie: learns whole files (each closed by the
  * end-of-file symbol) and gives normalised next-token distributions.
  */
-export class NgramModel implements TokenModel {
+export class NgramModel extends DistributionModel<NgramDistribution> {
   readonly trie: CountTrie;
   readonly smoothing: Smoothing;
   readonly endOfFile: number;
@@ -74,10 +74,8 @@ export class NgramModel implements TokenModel {
   private readonly rankings = new Map<number, { ranking: Int32Array; total: number }>();
   private rankingsGeneration = 0;
 
-  constructor(
-    readonly vocabulary: Vocabulary,
-    options: NgramModelOptions = {},
-  ) {
+  constructor(vocabulary: Vocabulary, options: NgramModelOptions = {}) {
+    super(vocabulary);
     this.trie = new CountTrie(options.order ?? DEFAULT_ORDER);
     this.smoothing = options.smoothing ?? DEFAULT_SMOOTHING;
     const jmLambda = options.jmLambda ?? DEFAULT_JM_LAMBDA;
@@ -97,7 +95,7 @@ export class NgramModel implements TokenModel {
     return this.trie.order;
   }
 
-  learn(fileId: string, tokens: ArrayLike<number>): void {
+  override learn(fileId: string, tokens: ArrayLike<number>): void {
     const ids = new Int32Array(tokens.length + 1);
     for (let i = 0; i < tokens.length; i++) ids[i] = tokens[i];
     ids[tokens.length] = this.endOfFile;
@@ -109,7 +107,7 @@ export class NgramModel implements TokenModel {
     this.trie.extend(fileId, token);
   }
 
-  forget(fileId: string): void {
+  override forget(fileId: string): void {
     this.trie.forget(fileId);
   }
 
@@ -124,21 +122,10 @@ export class NgramModel implements TokenModel {
     return ids.length > 0 && ids[ids.length - 1] === this.endOfFile ? ids.subarray(0, -1) : ids;
   }
 
-  distribution(context: TokenContext): NgramDistribution {
+  override distribution(context: TokenContext): NgramDistribution {
     return new NgramDistribution(this, context);
   }
 
-  probability(context: TokenContext, token: number): number {
-    return this.distribution(context).probability(token);
-  }
-
-  predict(context: TokenContext, typedPrefix: string, k: number): Prediction[] {
-    return predictFrom(this.distribution(context), this.vocabulary, typedPrefix, k);
-  }
-
-  confidence(context: TokenContext): number {
-    return this.distribution(context).confidence;
-  }
 
   /** @internal */ confidenceFor(matchedOrder: number): number {
     return 1 - Math.pow(this.confidenceBase, -matchedOrder);

@@ -59,6 +59,31 @@ export interface TokenModel {
   confidence(context: TokenContext): number;
 }
 
+/**
+ * What every count-based model shares, as SLP-Core's models share it in their
+ * base: a model supplies its distribution at a context, and probability,
+ * prediction and confidence are read off that distribution here, once.
+ */
+export abstract class DistributionModel<D extends TokenDistribution = TokenDistribution> implements TokenModel {
+  constructor(readonly vocabulary: Vocabulary) {}
+
+  abstract learn(fileId: string, tokens: ArrayLike<number>): void;
+  abstract forget(fileId: string): void;
+  abstract distribution(context: TokenContext): D;
+
+  probability(context: TokenContext, token: number): number {
+    return this.distribution(context).probability(token);
+  }
+
+  predict(context: TokenContext, typedPrefix: string, k: number): Prediction[] {
+    return predictFrom(this.distribution(context), this.vocabulary, typedPrefix, k);
+  }
+
+  confidence(context: TokenContext): number {
+    return this.distribution(context).confidence;
+  }
+}
+
 /** How many candidates each model contributes before the best k are picked. */
 export const CANDIDATES_PER_MODEL = 24;
 

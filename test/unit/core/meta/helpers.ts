@@ -10,7 +10,7 @@ import type { MetaLearner, OuterStepOptions, OuterStepResult } from '../../../..
 import { metaTrain } from '../../../../src/core/meta/metaTrain';
 import { disposeMap } from '../../../../src/core/meta/paramMaps';
 import type { MetaTask } from '../../../../src/core/meta/tasks';
-import { shiftTaskFamily } from '../../../../src/core/meta/toyTasks';
+import { shiftTaskFamily } from './toyTasks';
 
 /** Small enough that a whole outer step takes milliseconds. */
 export const tinyConfig: LstmConfig = { vocabSize: 8, embeddingSize: 4, hiddenSize: 5, layers: 1 };

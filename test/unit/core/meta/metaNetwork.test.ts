@@ -24,7 +24,7 @@ import { metaTrain } from '../../../../src/core/meta/metaTrain';
 import type { MetaTrainEvent } from '../../../../src/core/meta/metaTrain';
 import { disposeMap, lossAndGrads, mapParams, meanLoss, readParams } from '../../../../src/core/meta/paramMaps';
 import type { MetaTask } from '../../../../src/core/meta/tasks';
-import { shiftTaskFamily } from '../../../../src/core/meta/toyTasks';
+import { shiftTaskFamily } from './toyTasks';
 import { assertMapsClose, maxDifference, shiftTasks, tinyParams } from './helpers';
 
 /** Every entry redrawn from U(±0.6), so every gradient is well above float32 noise. */

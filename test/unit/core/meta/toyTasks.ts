@@ -1,6 +1,6 @@
-import { SeededRandom } from '../neural/random';
-import { makeTask } from './tasks';
-import type { MetaTask } from './tasks';
+import { SeededRandom } from '../../../../src/core/neural/random';
+import { makeTask } from '../../../../src/core/meta/tasks';
+import type { MetaTask } from '../../../../src/core/meta/tasks';
 
 /**
  * A synthetic task family for sanity checks of the meta-learners: in task τ

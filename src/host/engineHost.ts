@@ -4,7 +4,8 @@ import * as vscode from 'vscode';
 import { MODEL_FILE_EXTENSION } from '../core/persist/modelFormat';
 import type { EngineRequest, EngineResults, LoadedModelInfo } from '../protocol/engineProtocol';
 import type { TrainingEvent } from '../protocol/trainingEvents';
-import { EngineClient } from '../worker/engineClient';
+import { DEFAULT_DEADLINES, EngineClient } from '../worker/engineClient';
+import type { RequestDeadlines } from '../worker/engineClient';
 import type { Logger } from './logger';
 import { RestartPolicy } from './restartPolicy';
 import { isTrainingUnderWay } from './training';
@@ -54,11 +55,13 @@ export class EngineHost implements vscode.Disposable {
   /**
    * @param storageDir The workspace storage folder (`context.storageUri`); without one (no folder
    *   open) nothing is saved or restored.
+   * @param deadlines How long the worker has for each request before it is handled as crashed.
    */
   constructor(
     private readonly workerScript: string,
     private readonly logger: Logger,
     private readonly storageDir?: string,
+    private readonly deadlines: RequestDeadlines = DEFAULT_DEADLINES,
   ) {}
 
   /** Where the engine's index is saved, if there is a workspace storage folder. */
@@ -208,7 +211,7 @@ export class EngineHost implements vscode.Disposable {
   }
 
   private createClient(): EngineClient {
-    const client = new EngineClient(this.workerScript);
+    const client = new EngineClient(this.workerScript, this.deadlines);
     client.onExit = (reason) => this.onCrash(client, reason);
     client.onEvent = (event) => {
       // A worker that was replaced may still flush an event or two; they describe a run that no longer exists.
@@ -235,7 +238,7 @@ export class EngineHost implements vscode.Disposable {
     const decision = this.policy.onCrash(Date.now());
     if (!decision.restart) {
       this.client = undefined;
-      const message = `MetaComplete's engine crashed ${decision.recentCrashes} times in a minute and was not restarted; run "MetaComplete: Reset Model" to try again.`;
+      const message = `MetaComplete's engine crashed or stopped answering ${decision.recentCrashes} times in a minute and was not restarted; run "MetaComplete: Reset Model" to try again.`;
       this.logger.error(message);
       void vscode.window.showErrorMessage(message);
       this.failed.fire(message);

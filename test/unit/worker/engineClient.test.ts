@@ -10,10 +10,12 @@ import type { TrainedModel } from '../../../src/core/experiment/model';
 import { flattenParams, initLstmParams } from '../../../src/core/neural/lstm';
 import { saveModelCheckpoint } from '../../../src/core/persist/modelCheckpoint';
 import { ENGINE_PROTOCOL_VERSION } from '../../../src/protocol/engineProtocol';
-import { EngineClient } from '../../../src/worker/engineClient';
+import { DEFAULT_DEADLINES, EngineClient, deadlineOf } from '../../../src/worker/engineClient';
 
 // The bundled worker, as the extension starts it (`npm test` builds dist/ first).
 const workerScript = join(__dirname, '..', '..', '..', '..', 'dist', 'worker.js');
+/** A worker that gets stuck on some requests (see the file). */
+const fakeWorkerScript = join(__dirname, 'fakeEngineWorker.js');
 const encode = (text: string) => new TextEncoder().encode(text);
 
 describe('engine worker', () => {
@@ -229,5 +231,48 @@ describe('engine worker persistence', () => {
       await assert.rejects(client.request({ type: 'model/load', path: bad }), /bad\.mcmodel cannot be used: the file is truncated/);
       assert.deepEqual((await client.request({ type: 'engine/stats' })).model, info);
     });
+  });
+});
+
+describe('engine worker deadlines', () => {
+  const clients: EngineClient[] = [];
+  const start = (deadlines = DEFAULT_DEADLINES) => {
+    const client = new EngineClient(fakeWorkerScript, deadlines);
+    clients.push(client);
+    return client;
+  };
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.dispose()));
+  });
+
+  it('rejects a request the worker never answers once its deadline passes, with the reason, and stops the worker once', async () => {
+    const client = start({ ...DEFAULT_DEADLINES, completion: 200, quick: 200 });
+    const reasons: string[] = [];
+    client.onExit = (reason) => reasons.push(reason);
+    assert.deepEqual(await client.request({ type: 'engine/stats' }), { files: 0 });
+    const stuck = client.request({ type: 'completion/complete', path: 'a.ts', textBefore: 'x', k: 1 });
+    const queued = client.request({ type: 'engine/stats' });
+    await assert.rejects(stuck, /engine worker did not answer completion\/complete within 200 ms and was stopped/);
+    await assert.rejects(queued, /did not answer completion\/complete/);
+    await assert.rejects(client.request({ type: 'engine/stats' }), /did not answer completion\/complete/);
+    assert.deepEqual(reasons, ['engine worker did not answer completion/complete within 200 ms and was stopped']);
+  });
+
+  it('starts a request\'s clock when the worker is free for it: a completion behind a slow batch is answered', async () => {
+    // The batch holds the worker for 600 ms, more than the completion's own 300 ms.
+    const client = start({ ...DEFAULT_DEADLINES, completion: 300, quick: 300, update: 5_000 });
+    const batch = client.request({ type: 'files/update', files: [] });
+    const stats = client.request({ type: 'engine/stats' });
+    assert.deepEqual(await batch, []);
+    assert.deepEqual(await stats, { files: 0 });
+  });
+
+  it('gives a batch time in proportion to its bytes, and training/start only the time to answer (the run reports by events)', () => {
+    const file = (megabytes: number) => ({ path: 'a.ts', bytes: new Uint8Array(megabytes * 1024 * 1024) });
+    const small = deadlineOf({ type: 'files/update', files: [file(0)] });
+    const large = deadlineOf({ type: 'files/update', files: [file(4), file(4)] });
+    assert.equal(large - small, 8 * DEFAULT_DEADLINES.perMegabyte);
+    assert.ok(deadlineOf({ type: 'completion/complete', path: 'a.ts', textBefore: '', k: 1 }) < small);
+    assert.equal(deadlineOf({ type: 'training/start', learner: 'reptile', modelPath: '/m', overrides: {} }), DEFAULT_DEADLINES.quick);
   });
 });

@@ -1,3 +1,4 @@
+import { isFiniteNumber, isNonNegativeInteger, isRecord, quote } from './guards';
 import { LEARNER_NAMES } from './trainingEvents';
 import type { FewShotRow, LearnerName, SupportKind, TrainingEvent, TrainingPhase } from './trainingEvents';
 
@@ -205,14 +206,6 @@ export type PanelToHostMessage = PanelReadyMessage | PanelResyncMessage | PanelC
 
 // --- validation -------------------------------------------------------------------------
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
 function isLearner(value: unknown): value is LearnerName {
   return typeof value === 'string' && (LEARNER_NAMES as readonly string[]).includes(value);
 }
@@ -223,10 +216,6 @@ function isSupport(value: unknown): value is SupportKind {
 
 function isNumberArray(value: unknown): value is number[] {
   return Array.isArray(value) && value.every(isFiniteNumber);
-}
-
-function isNonNegativeInteger(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) >= 0;
 }
 
 const PNG_DATA_URL = /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/;
@@ -250,14 +239,14 @@ export function invalidInnerSteps(value: unknown): string | undefined {
 
 function invalidControls(controls: unknown): string | undefined {
   if (!isRecord(controls)) return 'controls must be an object';
-  if (!isLearner(controls.learner)) return `learner ${JSON.stringify(controls.learner)} is not one of ${LEARNER_NAMES.join(', ')}`;
+  if (!isLearner(controls.learner)) return `learner ${quote(controls.learner)} is not one of ${LEARNER_NAMES.join(', ')}`;
   const problem =
     prefixed('alpha', invalidWeight(controls.alpha)) ??
     prefixed('beta', invalidWeight(controls.beta)) ??
     prefixed('innerLr', invalidInnerLr(controls.innerLr)) ??
     prefixed('innerSteps', invalidInnerSteps(controls.innerSteps));
   if (problem !== undefined) return problem;
-  if (!isSupport(controls.support)) return `support ${JSON.stringify(controls.support)} is not one of ${SUPPORT_KINDS.join(', ')}`;
+  if (!isSupport(controls.support)) return `support ${quote(controls.support)} is not one of ${SUPPORT_KINDS.join(', ')}`;
   return undefined;
 }
 
@@ -270,8 +259,8 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
   if (!isRecord(event)) return 'a training event must be an object';
   switch (event.type) {
     case 'training-state':
-      if (!(TRAINING_PHASES as readonly unknown[]).includes(event.phase)) return `unknown training phase ${JSON.stringify(event.phase)}`;
-      if (!isLearner(event.learner)) return `unknown learner ${JSON.stringify(event.learner)}`;
+      if (!(TRAINING_PHASES as readonly unknown[]).includes(event.phase)) return `unknown training phase ${quote(event.phase)}`;
+      if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
       if (!isNonNegativeInteger(event.step) || !isNonNegativeInteger(event.totalSteps)) return 'training-state needs whole step and totalSteps';
       if (event.message !== undefined && typeof event.message !== 'string') return 'training-state message must be text';
       return undefined;
@@ -281,20 +270,20 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
       }
       return undefined;
     case 'outer-step':
-      if (!isLearner(event.learner)) return `unknown learner ${JSON.stringify(event.learner)}`;
+      if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
       if (!isNonNegativeInteger(event.step) || !isNonNegativeInteger(event.totalSteps) || !isFiniteNumber(event.metaLoss)) {
         return 'outer-step needs whole step and totalSteps and a finite metaLoss';
       }
       if (!Array.isArray(event.tasks) || !event.tasks.every((task) => typeof task === 'string')) return 'outer-step tasks must be paths';
       return undefined;
     case 'adaptation-curve':
-      if (!isLearner(event.learner)) return `unknown learner ${JSON.stringify(event.learner)}`;
+      if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
       if (typeof event.task !== 'string') return 'adaptation-curve needs a task path';
       if (!isNumberArray(event.queryLoss)) return 'adaptation-curve queryLoss must be finite numbers';
       if (event.baseline !== undefined && !isNumberArray(event.baseline)) return 'adaptation-curve baseline must be finite numbers';
       return undefined;
     case 'task-losses':
-      if (!isLearner(event.learner)) return `unknown learner ${JSON.stringify(event.learner)}`;
+      if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
       if (!isNonNegativeInteger(event.k)) return 'task-losses needs a whole k';
       if (
         !Array.isArray(event.losses) ||
@@ -319,7 +308,7 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
       }
       return undefined;
     default:
-      return `unknown training event type ${JSON.stringify(event.type)}`;
+      return `unknown training event type ${quote(event.type)}`;
   }
 }
 
@@ -331,16 +320,16 @@ function invalidGraph(graph: unknown): string | undefined {
       return 'every node needs a path, tokens ≥ 0 and an integer community';
     }
     if ((node.lossBefore !== undefined && !isFiniteNumber(node.lossBefore)) || (node.lossAfter !== undefined && !isFiniteNumber(node.lossAfter))) {
-      return `node ${node.path} has a loss that is not a finite number`;
+      return `node ${quote(node.path)} has a loss that is not a finite number`;
     }
-    if (paths.has(node.path)) return `node ${node.path} appears twice`;
+    if (paths.has(node.path)) return `node ${quote(node.path)} appears twice`;
     paths.add(node.path);
   }
   for (const edge of graph.edges) {
     if (!isRecord(edge) || typeof edge.source !== 'string' || typeof edge.target !== 'string' || !isFiniteNumber(edge.weight)) {
       return 'every edge needs source, target and weight';
     }
-    if (!paths.has(edge.source) || !paths.has(edge.target)) return `edge ${edge.source} → ${edge.target} names a missing node`;
+    if (!paths.has(edge.source) || !paths.has(edge.target)) return `edge ${quote(edge.source)} → ${quote(edge.target)} names a missing node`;
   }
   return undefined;
 }
@@ -415,14 +404,14 @@ function invalidChange(change: unknown): string | undefined {
     case 'backend':
       return typeof change.backend === 'string' ? undefined : 'a backend change needs a name';
     default:
-      return `unknown change kind ${JSON.stringify(change.kind)}`;
+      return `unknown change kind ${quote(change.kind)}`;
   }
 }
 
 function invalidVersion(message: Record<string, unknown>): string | undefined {
   return message.version === PANEL_PROTOCOL_VERSION
     ? undefined
-    : `protocol version ${String(message.version)} is not ${PANEL_PROTOCOL_VERSION}`;
+    : `protocol version ${quote(message.version)} is not ${PANEL_PROTOCOL_VERSION}`;
 }
 
 /** Why `message` is not a valid host → webview message, or undefined when it is. */
@@ -443,7 +432,7 @@ export function invalidHostToPanelMessage(message: unknown): string | undefined 
       }
       return undefined;
     default:
-      return `unknown message type ${JSON.stringify(message.type)}`;
+      return `unknown message type ${quote(message.type)}`;
   }
 }
 
@@ -455,7 +444,7 @@ export function invalidPanelCommand(command: unknown): string | undefined {
     case 'pause':
       return undefined;
     case 'setLearner':
-      return isLearner(command.learner) ? undefined : `learner ${JSON.stringify(command.learner)} is not one of ${LEARNER_NAMES.join(', ')}`;
+      return isLearner(command.learner) ? undefined : `learner ${quote(command.learner)} is not one of ${LEARNER_NAMES.join(', ')}`;
     case 'setAlpha':
       return prefixed('α', invalidWeight(command.value));
     case 'setBeta':
@@ -465,7 +454,7 @@ export function invalidPanelCommand(command: unknown): string | undefined {
     case 'setInnerSteps':
       return prefixed('the inner steps', invalidInnerSteps(command.value));
     case 'setSupport':
-      return isSupport(command.support) ? undefined : `support ${JSON.stringify(command.support)} is not one of ${SUPPORT_KINDS.join(', ')}`;
+      return isSupport(command.support) ? undefined : `support ${quote(command.support)} is not one of ${SUPPORT_KINDS.join(', ')}`;
     case 'selectTask':
       return typeof command.path === 'string' && command.path.length > 0 ? undefined : 'selectTask needs a path';
     case 'exportCsv':
@@ -475,7 +464,7 @@ export function invalidPanelCommand(command: unknown): string | undefined {
         ? undefined
         : 'exportPng needs a chart name and a base64 PNG data URL';
     default:
-      return `unknown command ${JSON.stringify(command.kind)}`;
+      return `unknown command ${quote(command.kind)}`;
   }
 }
 
@@ -492,7 +481,7 @@ export function invalidPanelToHostMessage(message: unknown): string | undefined 
     case 'panel/command':
       return invalidPanelCommand(message.command);
     default:
-      return `unknown message type ${JSON.stringify(message.type)}`;
+      return `unknown message type ${quote(message.type)}`;
   }
 }
 

@@ -1,9 +1,31 @@
 import * as assert from 'node:assert/strict';
-import { ENGINE_PROTOCOL_VERSION, ProtocolError, parseRequestEnvelope } from '../../../src/protocol/engineProtocol';
+import { ENGINE_PROTOCOL_VERSION, ProtocolError, parseEventEnvelope, parseRequestEnvelope, parseResponseEnvelope } from '../../../src/protocol/engineProtocol';
 
 const envelope = (request: unknown) => ({ version: ENGINE_PROTOCOL_VERSION, id: 3, request });
 
 describe('engine protocol', () => {
+  it('refuses a BigInt, symbol or null-prototype field with its own error, not a TypeError', () => {
+    const cases: unknown[] = [
+      envelope({ type: 10n }),
+      envelope({ type: Symbol('x') }),
+      { version: 10n, id: 1, request: {} },
+      { version: Object.create(null), id: 1, request: {} },
+      envelope({ type: 'training/start', learner: 'reptile', modelPath: '/m', overrides: {}, support: 10n }),
+    ];
+    for (const message of cases) assert.throws(() => parseRequestEnvelope(message), ProtocolError);
+    assert.throws(() => parseResponseEnvelope({ version: Object.create(null), id: 1, ok: true }), ProtocolError);
+    assert.throws(() => parseEventEnvelope({ version: 10n, event: {} }), ProtocolError);
+  });
+
+  it('quotes a bad value in at most a short line', () => {
+    assert.throws(() => parseRequestEnvelope(envelope({ type: 'x'.repeat(100_000) })), (error: Error) => {
+      assert.ok(error instanceof ProtocolError);
+      assert.ok(error.message.length < 120, `${error.message.length} characters`);
+      return /unknown request type "x+"…/.test(error.message);
+    });
+    assert.throws(() => parseRequestEnvelope({ version: 10n ** 200n, id: 1, request: {} }), (error: Error) => error.message.length < 120);
+  });
+
   it('accepts the persistence requests with absolute paths on every platform', () => {
     for (const type of ['engine/save', 'engine/restore', 'model/load']) {
       for (const path of ['/home/u/.vscode/ws/index.mcstate', 'C:\\Users\\u\\model.mcmodel', 'd:/storage/x', '\\\\server\\share\\x']) {

@@ -28,6 +28,23 @@ const snapshot = (state: unknown) => ({ type: 'panel/snapshot', version: PANEL_P
 const command = (body: unknown) => ({ type: 'panel/command', version: PANEL_PROTOCOL_VERSION, command: body });
 
 describe('panel protocol', () => {
+  it('says what is wrong with a BigInt, symbol or null-prototype field instead of throwing', () => {
+    const bad: unknown[] = [10n, Symbol('x'), Object.create(null)];
+    for (const value of bad) {
+      assert.match(invalidPanelToHostMessage({ type: value, version: PANEL_PROTOCOL_VERSION }) ?? '', /unknown message type/);
+      assert.match(invalidPanelToHostMessage({ type: 'panel/ready', version: value }) ?? '', /protocol version/);
+      assert.match(invalidPanelCommand({ kind: 'setLearner', learner: value }) ?? '', /is not one of/);
+      assert.match(invalidTrainingEvent({ type: 'training-state', phase: value }) ?? '', /unknown training phase/);
+      assert.match(invalidHostToPanelMessage({ type: 'panel/delta', version: PANEL_PROTOCOL_VERSION, seq: 1, change: { kind: value } }) ?? '', /unknown change kind/);
+    }
+  });
+
+  it('quotes a long bad value in at most a short line', () => {
+    const problem = invalidPanelCommand({ kind: 'k'.repeat(100_000) }) ?? '';
+    assert.match(problem, /^unknown command "k+"…$/);
+    assert.ok(problem.length < 100, `${problem.length} characters`);
+  });
+
   describe('host → webview validation', () => {
     it('accepts a snapshot, a delta of each kind and a notice', () => {
       assert.equal(invalidHostToPanelMessage(snapshot(stateWith())), undefined);

@@ -1,6 +1,6 @@
 import type { Completion, Continuation, EngineStats, FileUpdate } from '../core/engine/completionEngine';
 import type { TaskGraphSnapshot } from '../core/graph/taskGraph';
-import { isRecord, quote } from './guards';
+import { isRecord, itemsOf, quote } from './guards';
 import { LEARNER_NAMES } from './trainingEvents';
 import type { LearnerName, SupportKind, TrainingEvent } from './trainingEvents';
 
@@ -233,8 +233,9 @@ export function parseRequestEnvelope(message: unknown): RequestEnvelope {
 function parseRequest(request: Record<string, unknown>): EngineRequest {
   switch (request.type) {
     case 'files/update': {
-      if (!Array.isArray(request.files)) throw new ProtocolError('files/update needs a files array');
-      const files = request.files.map((file: unknown, index) => {
+      const items = itemsOf(request.files);
+      if (items === undefined) throw new ProtocolError('files/update needs a files array');
+      const files = items.map((file, index) => {
         if (!isRecord(file) || !(file.bytes instanceof Uint8Array)) {
           throw new ProtocolError(`files/update: file ${index} needs a path and bytes`);
         }
@@ -245,8 +246,9 @@ function parseRequest(request: Record<string, unknown>): EngineRequest {
       return { type: 'files/update', files };
     }
     case 'files/remove': {
-      if (!Array.isArray(request.paths)) throw new ProtocolError('files/remove needs a paths array');
-      return { type: 'files/remove', paths: request.paths.map((path: unknown) => expectString(path, 'files/remove path')) };
+      const paths = itemsOf(request.paths);
+      if (paths === undefined) throw new ProtocolError('files/remove needs a paths array');
+      return { type: 'files/remove', paths: paths.map((path) => expectString(path, 'files/remove path')) };
     }
     case 'completion/complete': {
       const k = request.k;

@@ -9,6 +9,17 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The items of `value` if it is an array, read by index into a plain array:
+ * an input may have replaced an array's prototype, methods or iterator.
+ */
+export function itemsOf(value: unknown): unknown[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const items = new Array<unknown>(value.length);
+  for (let index = 0; index < value.length; index++) items[index] = value[index];
+  return items;
+}
+
 export function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }

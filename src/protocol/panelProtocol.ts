@@ -1,4 +1,4 @@
-import { isFiniteNumber, isNonNegativeInteger, isRecord, quote } from './guards';
+import { isFiniteNumber, isNonNegativeInteger, isRecord, itemsOf, quote } from './guards';
 import { LEARNER_NAMES } from './trainingEvents';
 import type { FewShotRow, LearnerName, SupportKind, TrainingEvent, TrainingPhase } from './trainingEvents';
 
@@ -215,7 +215,7 @@ function isSupport(value: unknown): value is SupportKind {
 }
 
 function isNumberArray(value: unknown): value is number[] {
-  return Array.isArray(value) && value.every(isFiniteNumber);
+  return itemsOf(value)?.every(isFiniteNumber) ?? false;
 }
 
 const PNG_DATA_URL = /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/;
@@ -274,7 +274,7 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
       if (!isNonNegativeInteger(event.step) || !isNonNegativeInteger(event.totalSteps) || !isFiniteNumber(event.metaLoss)) {
         return 'outer-step needs whole step and totalSteps and a finite metaLoss';
       }
-      if (!Array.isArray(event.tasks) || !event.tasks.every((task) => typeof task === 'string')) return 'outer-step tasks must be paths';
+      if (!(itemsOf(event.tasks)?.every((task) => typeof task === 'string') ?? false)) return 'outer-step tasks must be paths';
       return undefined;
     case 'adaptation-curve':
       if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
@@ -286,8 +286,8 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
       if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
       if (!isNonNegativeInteger(event.k)) return 'task-losses needs a whole k';
       if (
-        !Array.isArray(event.losses) ||
-        !event.losses.every((loss) => isRecord(loss) && typeof loss.task === 'string' && isFiniteNumber(loss.before) && isFiniteNumber(loss.after))
+        !(itemsOf(event.losses)?.every((loss) => isRecord(loss) && typeof loss.task === 'string' && isFiniteNumber(loss.before) && isFiniteNumber(loss.after)) ??
+          false)
       ) {
         return 'task-losses needs { task, before, after } entries with finite losses';
       }
@@ -299,9 +299,10 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
       return undefined;
     case 'fewshot-table':
       if (
-        !Array.isArray(event.rows) ||
-        !event.rows.every(
-          (row) => isRecord(row) && typeof row.learner === 'string' && isNonNegativeInteger(row.k) && isFiniteNumber(row.entropy) && isFiniteNumber(row.mrr),
+        !(
+          itemsOf(event.rows)?.every(
+            (row) => isRecord(row) && typeof row.learner === 'string' && isNonNegativeInteger(row.k) && isFiniteNumber(row.entropy) && isFiniteNumber(row.mrr),
+          ) ?? false
         )
       ) {
         return 'fewshot-table needs { learner, k, entropy, mrr } rows';
@@ -313,9 +314,11 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
 }
 
 function invalidGraph(graph: unknown): string | undefined {
-  if (!isRecord(graph) || !Array.isArray(graph.nodes) || !Array.isArray(graph.edges)) return 'a graph needs nodes and edges';
+  const nodes = isRecord(graph) ? itemsOf(graph.nodes) : undefined;
+  const edges = isRecord(graph) ? itemsOf(graph.edges) : undefined;
+  if (nodes === undefined || edges === undefined) return 'a graph needs nodes and edges';
   const paths = new Set<string>();
-  for (const node of graph.nodes) {
+  for (const node of nodes) {
     if (!isRecord(node) || typeof node.path !== 'string' || !isFiniteNumber(node.tokens) || node.tokens < 0 || !Number.isInteger(node.community)) {
       return 'every node needs a path, tokens ≥ 0 and an integer community';
     }
@@ -325,7 +328,7 @@ function invalidGraph(graph: unknown): string | undefined {
     if (paths.has(node.path)) return `node ${quote(node.path)} appears twice`;
     paths.add(node.path);
   }
-  for (const edge of graph.edges) {
+  for (const edge of edges) {
     if (!isRecord(edge) || typeof edge.source !== 'string' || typeof edge.target !== 'string' || !isFiniteNumber(edge.weight)) {
       return 'every edge needs source, target and weight';
     }
@@ -342,10 +345,9 @@ function invalidCurvePoints(points: unknown): string | undefined {
 }
 
 function invalidAdaptation(adaptation: unknown): string | undefined {
-  if (!isRecord(adaptation) || typeof adaptation.task !== 'string' || !Array.isArray(adaptation.curves)) {
-    return 'an adaptation needs a task and curves';
-  }
-  for (const curve of adaptation.curves) {
+  const curves = isRecord(adaptation) ? itemsOf(adaptation.curves) : undefined;
+  if (!isRecord(adaptation) || typeof adaptation.task !== 'string' || curves === undefined) return 'an adaptation needs a task and curves';
+  for (const curve of curves) {
     if (!isRecord(curve) || !isLearner(curve.learner) || !isNumberArray(curve.queryLoss)) return 'every adaptation curve needs a learner and finite query losses';
   }
   if (adaptation.baseline !== undefined && !isNumberArray(adaptation.baseline)) return 'an adaptation baseline must be finite numbers';
@@ -371,8 +373,9 @@ function invalidState(state: unknown): string | undefined {
   if (controlsProblem !== undefined) return controlsProblem;
   if (state.selectedTask !== undefined && typeof state.selectedTask !== 'string') return 'selectedTask must be a path';
   const curves = state.curves;
-  if (!isRecord(curves) || !Array.isArray(curves.outerLoss) || !Array.isArray(curves.fewShot)) return 'the curves need outerLoss and fewShot';
-  for (const series of curves.outerLoss) {
+  const outerLoss = isRecord(curves) ? itemsOf(curves.outerLoss) : undefined;
+  if (!isRecord(curves) || outerLoss === undefined || !Array.isArray(curves.fewShot)) return 'the curves need outerLoss and fewShot';
+  for (const series of outerLoss) {
     if (!isRecord(series) || !isLearner(series.learner)) return 'every outer-loss curve needs a learner';
     const problem = invalidCurvePoints(series.points);
     if (problem !== undefined) return problem;

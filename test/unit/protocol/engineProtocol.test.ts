@@ -17,6 +17,14 @@ describe('engine protocol', () => {
     assert.throws(() => parseEventEnvelope({ version: 10n, event: {} }), ProtocolError);
   });
 
+  it('reads an array whose methods were replaced by its items, not by its methods', () => {
+    const bytes = new Uint8Array([65]);
+    const files = Object.setPrototypeOf([{ path: 'a.ts', bytes }], null) as unknown[];
+    assert.deepEqual(parseRequestEnvelope(envelope({ type: 'files/update', files })).request, { type: 'files/update', files: [{ path: 'a.ts', bytes }] });
+    const paths = Object.assign(['a.ts'], { map: 'not a function' });
+    assert.deepEqual(parseRequestEnvelope(envelope({ type: 'files/remove', paths })).request, { type: 'files/remove', paths: ['a.ts'] });
+  });
+
   it('quotes a bad value in at most a short line', () => {
     assert.throws(() => parseRequestEnvelope(envelope({ type: 'x'.repeat(100_000) })), (error: Error) => {
       assert.ok(error instanceof ProtocolError);

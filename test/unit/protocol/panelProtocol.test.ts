@@ -39,6 +39,14 @@ describe('panel protocol', () => {
     }
   });
 
+  it('reads an array whose methods were replaced by its items, not by its methods', () => {
+    const tasks = Object.setPrototypeOf(['a.ts'], null) as unknown[];
+    assert.equal(invalidTrainingEvent({ type: 'outer-step', learner: 'reptile', step: 1, totalSteps: 2, metaLoss: 3, tasks }), undefined);
+    const nodes = Object.setPrototypeOf([{ path: 'a.ts', tokens: 1, community: 0 }], { every: 1 }) as unknown[];
+    const graph = { nodes, edges: Object.setPrototypeOf([], null) };
+    assert.equal(invalidHostToPanelMessage({ type: 'panel/delta', version: PANEL_PROTOCOL_VERSION, seq: 1, change: { kind: 'graph', graph } }), undefined);
+  });
+
   it('quotes a long bad value in at most a short line', () => {
     const problem = invalidPanelCommand({ kind: 'k'.repeat(100_000) }) ?? '';
     assert.match(problem, /^unknown command "k+"…$/);

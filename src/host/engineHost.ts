@@ -2,6 +2,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { MODEL_FILE_EXTENSION } from '../core/persist/modelFormat';
+import { removeStaleTemporaries } from '../core/persist/stateFile';
 import type { EngineRequest, EngineResults, LoadedModelInfo } from '../protocol/engineProtocol';
 import type { TrainingEvent } from '../protocol/trainingEvents';
 import { DEFAULT_DEADLINES, EngineClient } from '../worker/engineClient';
@@ -74,8 +75,20 @@ export class EngineHost implements vscode.Disposable {
     return this.storageDir === undefined ? undefined : join(this.storageDir, MODEL_FILE);
   }
 
-  start(): void {
+  /**
+   * Starts the worker, and clears the storage folder of temporaries left by
+   * saves that never finished (a worker or window that died mid-write).
+   * The worker serves at once; the promise says when the folder is clean.
+   */
+  start(): Promise<void> {
     this.client = this.createClient();
+    return this.removeStaleTemporaries();
+  }
+
+  private async removeStaleTemporaries(): Promise<void> {
+    if (this.storageDir === undefined) return;
+    const removed = await removeStaleTemporaries(this.storageDir);
+    if (removed.length > 0) this.logger.info(`Removed ${removed.length} temporary files left by saves that did not finish: ${removed.join(', ')}.`);
   }
 
   get isRunning(): boolean {

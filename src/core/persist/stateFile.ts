@@ -273,6 +273,57 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
+/** The temporaries writeStateFileAtomic names: `.<name>.<pid>.<12 hex>.tmp`. */
+const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+/** A temporary this old is left over even if its pid is alive: a write takes seconds, and pids are reused. */
+export const STALE_TEMPORARY_MS = 5 * 60_000;
+
+/** Whether a process with this pid runs (EPERM: it runs, as another user). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporaries of writes that never finished in `directory` (a
+ * process that died between open and rename leaves one): those of a process
+ * that no longer runs, and any older than STALE_TEMPORARY_MS. A write in
+ * progress, in this process or another window's, is left alone. Returns the
+ * names removed; a folder that cannot be read removes nothing.
+ */
+export async function removeStaleTemporaries(
+  directory: string,
+  now = Date.now(),
+  isAlive: (pid: number) => boolean = isProcessAlive,
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(directory);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMPORARY_NAME.exec(name);
+    if (match === null) continue;
+    const file = path.join(directory, name);
+    try {
+      const stats = await fs.lstat(file);
+      if (!stats.isFile()) continue;
+      if (isAlive(Number(match[1])) && now - stats.mtimeMs < STALE_TEMPORARY_MS) continue;
+      await fs.rm(file, { force: true });
+      removed.push(name);
+    } catch {
+      // Gone meanwhile (renamed by its writer, or removed by another window): nothing to do.
+    }
+  }
+  return removed;
+}
+
 /** Encodes and writes atomically. */
 export async function writeStateFile(filePath: string, contents: StateFileContents): Promise<void> {
   await writeStateFileAtomic(filePath, encodeStateFile(contents));

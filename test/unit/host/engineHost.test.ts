@@ -1,5 +1,8 @@
 import '../../bench/useVscodeStub';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineHost } from '../../../src/host/engineHost';
 import { Logger } from '../../../src/host/logger';
@@ -17,7 +20,7 @@ describe('EngineHost', () => {
     logLines.length = 0;
     logger = new Logger();
     host = new EngineHost(fakeWorkerScript, logger, undefined, SHORT);
-    host.start();
+    void host.start();
   });
   afterEach(() => {
     host.dispose();
@@ -34,6 +37,22 @@ describe('EngineHost', () => {
     assert.deepEqual(restarts, ['crash']);
     assert.deepEqual(await host.request({ type: 'engine/stats' }), { files: 0 }, 'the new worker serves');
     assert.ok(logLines.some((line) => /MetaComplete's engine stopped \(engine worker did not answer/.test(line)), 'the user is told once');
+  });
+
+  it('clears its storage folder of temporaries left by a save that never finished when it starts', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'mc-host-'));
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const leftOver = `.index.mcstate.${dead}.0123456789ab.tmp`;
+    writeFileSync(join(storage, leftOver), '');
+    writeFileSync(join(storage, 'index.mcstate'), 'kept');
+    const withStorage = new EngineHost(fakeWorkerScript, logger, storage, SHORT);
+    try {
+      await withStorage.start();
+      assert.deepEqual(readdirSync(storage), ['index.mcstate']);
+    } finally {
+      withStorage.dispose();
+      rmSync(storage, { recursive: true, force: true });
+    }
   });
 
   it('gives up on a worker that keeps missing deadlines and says how to try again', async () => {

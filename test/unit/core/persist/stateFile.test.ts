@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { promises as fsPromises, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { promises as fsPromises, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -11,6 +12,7 @@ import {
   decodeStateFile,
   encodeStateFile,
   readStateFile,
+  removeStaleTemporaries,
   writeStateFileAtomic,
 } from '../../../../src/core/persist/stateFile';
 
@@ -178,5 +180,34 @@ describe('state file', () => {
         error.reason === 'checksum mismatch, the file is corrupt',
       );
     });
+  });
+});
+
+describe('stale temporaries of atomic writes', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mc-state-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The pid of a process that ran and ended, as a window or worker that died mid-save. */
+  const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
+
+  it('removes the 0-byte temporaries of writers that died and the old ones, and keeps writes in progress and other files', async () => {
+    const dead = `.index.mcstate.${deadPid()}.0123456789ab.tmp`;
+    const inProgress = `.index.mcstate.${process.pid}.abcdefabcdef.tmp`;
+    const old = `.model.mcmodel.${process.pid}.00ff00ff00ff.tmp`;
+    const others = ['index.mcstate', 'model.mcmodel', '.notes.tmp', 'x.123.0123456789ab.tmp'];
+    for (const name of [dead, inProgress, old, ...others]) writeFileSync(join(dir, name), '');
+    const tenMinutesAgo = (Date.now() - 10 * 60_000) / 1000;
+    utimesSync(join(dir, old), tenMinutesAgo, tenMinutesAgo);
+
+    const removed = await removeStaleTemporaries(dir);
+    assert.deepEqual(removed.sort(), [dead, old].sort());
+    assert.deepEqual(readdirSync(dir).sort(), [inProgress, ...others].sort());
+  });
+
+  it('finds nothing to remove in a folder that does not exist yet', async () => {
+    assert.deepEqual(await removeStaleTemporaries(join(dir, 'none')), []);
   });
 });

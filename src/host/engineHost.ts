@@ -1,5 +1,5 @@
-import { rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { MODEL_FILE_EXTENSION } from '../core/persist/modelFormat';
 import { removeStaleTemporaries } from '../core/persist/stateFile';
@@ -15,14 +15,13 @@ import { isTrainingUnderWay } from './training';
 const SAVE_DELAY_MS = 30_000;
 const INDEX_FILE = 'index.mcstate';
 const MODEL_FILE = `model.${MODEL_FILE_EXTENSION}`;
+/** Failed loads in a row after which the stored model is set aside: one more than a transient failure needs. */
+const MAX_MODEL_LOAD_ATTEMPTS = 2;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+/** Tells one model file from the one that replaced it (retrained or imported). */
+interface ModelIdentity {
+  size: number;
+  mtimeMs: number;
 }
 
 /**
@@ -148,21 +147,85 @@ export class EngineHost implements vscode.Disposable {
     return this.saving;
   }
 
-  /** Hands the worker the model checkpoint in workspace storage, if there is one. */
+  /**
+   * Hands the worker the model checkpoint in workspace storage, if there is
+   * one. A model that failed to load MAX_MODEL_LOAD_ATTEMPTS times in a row
+   * (refused, or the worker crashed or stopped answering on it) is renamed
+   * aside and the user told, rather than tried again at every start. The
+   * attempt is counted before the load, so one that takes the whole window
+   * down counts too.
+   */
   async loadStoredModel(): Promise<LoadedModelInfo | undefined> {
     const path = this.modelPath;
-    if (path === undefined || !(await exists(path))) return undefined;
+    if (path === undefined || this.client === undefined) return undefined;
+    const stats = await stat(path).catch(() => undefined);
+    if (stats === undefined) return undefined;
+    const identity = { size: stats.size, mtimeMs: stats.mtimeMs };
+    const earlier = await this.failedModelLoads(identity);
+    if (earlier >= MAX_MODEL_LOAD_ATTEMPTS) {
+      await this.setModelAside(path, `its last ${earlier} loads failed`);
+      return undefined;
+    }
+    await this.writeModelLoads({ ...identity, attempts: earlier + 1 });
     try {
       const info = await this.request({ type: 'model/load', path });
+      await rm(this.modelAttemptsPath(path), { force: true });
       this.logger.info(`Loaded the trained model (${info.learner}, ${info.vocabSize} classes, ${info.backend} backend).`);
       return info;
     } catch (error) {
-      this.logger.warn(`The trained model ${path} could not be loaded: ${(error as Error).message}`);
+      const reason = (error as Error).message;
+      if (earlier + 1 >= MAX_MODEL_LOAD_ATTEMPTS) {
+        await this.setModelAside(path, reason);
+        return undefined;
+      }
+      this.logger.warn(`The trained model ${path} could not be loaded: ${reason}`);
       void vscode.window.showWarningMessage(
-        `MetaComplete: the trained model could not be loaded (${(error as Error).message}); completions use the n-gram model until it is retrained or imported.`,
+        `MetaComplete: the trained model could not be loaded (${reason}); completions use the n-gram model until it is retrained or imported.`,
       );
       return undefined;
     }
+  }
+
+  /** Where the failed loads of the stored model are counted, beside it. */
+  private modelAttemptsPath(modelPath: string): string {
+    return join(dirname(modelPath), `.${basename(modelPath)}.load-attempts`);
+  }
+
+  /** Loads of this very file (same size and time) that did not succeed; another file starts from none. */
+  private async failedModelLoads(identity: ModelIdentity): Promise<number> {
+    const path = this.modelPath;
+    if (path === undefined) return 0;
+    try {
+      const record: unknown = JSON.parse(await readFile(this.modelAttemptsPath(path), 'utf8'));
+      const { size, mtimeMs, attempts } = (record ?? {}) as Partial<ModelIdentity & { attempts: number }>;
+      return size === identity.size && mtimeMs === identity.mtimeMs && Number.isInteger(attempts) ? (attempts as number) : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private async writeModelLoads(record: ModelIdentity & { attempts: number }): Promise<void> {
+    const path = this.modelPath;
+    if (path === undefined) return;
+    await writeFile(this.modelAttemptsPath(path), JSON.stringify(record)).catch((error: Error) =>
+      this.logger.warn(`Could not count the model's load attempts: ${error.message}.`),
+    );
+  }
+
+  /** Renames the stored model to `<name>.rejected-<time>` beside it and tells the user why and what to do. */
+  private async setModelAside(path: string, reason: string): Promise<void> {
+    const aside = `${path}.rejected-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    try {
+      await rename(path, aside);
+      await rm(this.modelAttemptsPath(path), { force: true });
+    } catch (error) {
+      this.logger.error(`The trained model ${path} keeps failing to load (${reason}) and could not be set aside: ${(error as Error).message}.`);
+      return;
+    }
+    this.logger.error(`The trained model ${path} kept failing to load (${reason}); it was renamed to ${aside}.`);
+    void vscode.window.showWarningMessage(
+      `MetaComplete: the trained model kept failing to load (${reason}), so it was set aside as ${basename(aside)}; retrain it or import another model.`,
+    );
   }
 
   private scheduleSave(): void {

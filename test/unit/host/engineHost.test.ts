@@ -1,7 +1,7 @@
 import '../../bench/useVscodeStub';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineHost } from '../../../src/host/engineHost';
@@ -64,5 +64,70 @@ describe('EngineHost', () => {
     assert.equal(host.isRunning, false);
     assert.match(failures[0] ?? '', /stopped answering 4 times in a minute and was not restarted; run "MetaComplete: Reset Model"/);
     await assert.rejects(host.request({ type: 'engine/stats' }), /not running/);
+  });
+});
+
+describe('EngineHost: the stored model', () => {
+  /** The bundled worker, as the extension starts it. */
+  const workerScript = join(__dirname, '..', '..', '..', '..', 'dist', 'worker.js');
+  let storage: string;
+  let logger: Logger;
+  const hosts: EngineHost[] = [];
+  /** One activation of the extension on the workspace. */
+  const activate = (script: string): EngineHost => {
+    // The real worker gets the real deadlines: its first load starts TensorFlow.js.
+    const host = new EngineHost(script, logger, storage, script === fakeWorkerScript ? SHORT : DEFAULT_DEADLINES);
+    hosts.push(host);
+    void host.start();
+    return host;
+  };
+  beforeEach(() => {
+    logLines.length = 0;
+    logger = new Logger();
+    storage = mkdtempSync(join(tmpdir(), 'mc-host-'));
+  });
+  afterEach(() => {
+    for (const host of hosts.splice(0)) host.dispose();
+    logger.dispose();
+    rmSync(storage, { recursive: true, force: true });
+  });
+
+  const setAside = () => readdirSync(storage).filter((name) => /^model\.mcmodel\.rejected-\d{8}T\d{6}Z$/.test(name));
+
+  it('sets aside a model the worker refuses at two starts, tells the user, and does not try it at the third', async () => {
+    const model = join(storage, 'model.mcmodel');
+    writeFileSync(model, 'not a model');
+    assert.equal(await activate(workerScript).loadStoredModel(), undefined);
+    assert.ok(existsSync(model), 'one failure may be passing: the model stays');
+    assert.equal(await activate(workerScript).loadStoredModel(), undefined);
+    assert.equal(existsSync(model), false);
+    assert.equal(setAside().length, 1);
+    assert.equal(readFileSync(join(storage, setAside()[0]), 'utf8'), 'not a model', 'nothing is lost');
+    const notices = logLines.filter((line) => line.startsWith('[notification]'));
+    assert.match(notices[notices.length - 1], /the trained model kept failing to load \(.*not a MetaComplete file.*\), so it was set aside as model\.mcmodel\.rejected-\d+T\d+Z; retrain it or import another model\.$/);
+    assert.equal(await activate(workerScript).loadStoredModel(), undefined);
+    assert.equal(setAside().length, 1);
+  });
+
+  it('sets aside a model the worker hangs on, after the restart that followed the first miss', async () => {
+    writeFileSync(join(storage, 'model.mcmodel'), 'a model the engine loops on');
+    const host = activate(fakeWorkerScript);
+    const restarts: string[] = [];
+    host.onDidRestart((cause) => restarts.push(cause));
+    assert.equal(await host.loadStoredModel(), undefined);
+    assert.deepEqual(restarts, ['crash']);
+    assert.equal(await host.loadStoredModel(), undefined, 'what the host does after a crash restart');
+    assert.equal(setAside().length, 1);
+    assert.deepEqual(await host.request({ type: 'engine/stats' }), { files: 0 }, 'the engine serves without it');
+  });
+
+  it('counts afresh for a model that replaced the failing one (retrained or imported)', async () => {
+    const model = join(storage, 'model.mcmodel');
+    writeFileSync(model, 'not a model');
+    assert.equal(await activate(workerScript).loadStoredModel(), undefined);
+    writeFileSync(model, 'another file, not a model either');
+    assert.equal(await activate(workerScript).loadStoredModel(), undefined);
+    assert.ok(existsSync(model), 'the new file failed once only');
+    assert.deepEqual(setAside(), []);
   });
 });

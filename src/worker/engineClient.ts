@@ -60,6 +60,8 @@ export function deadlineOf(request: EngineRequest, deadlines: RequestDeadlines =
     case 'training/pause':
     case 'training/resume':
     case 'training/cancel':
+    default:
+      // Any other type is refused by the worker at once.
       return deadlines.quick;
   }
 }

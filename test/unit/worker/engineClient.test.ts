@@ -274,5 +274,6 @@ describe('engine worker deadlines', () => {
     assert.equal(large - small, 8 * DEFAULT_DEADLINES.perMegabyte);
     assert.ok(deadlineOf({ type: 'completion/complete', path: 'a.ts', textBefore: '', k: 1 }) < small);
     assert.equal(deadlineOf({ type: 'training/start', learner: 'reptile', modelPath: '/m', overrides: {} }), DEFAULT_DEADLINES.quick);
+    assert.equal(deadlineOf({ type: 'nope' } as never), DEFAULT_DEADLINES.quick, 'a type the worker refuses at once');
   });
 });

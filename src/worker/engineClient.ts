@@ -13,13 +13,13 @@ export interface RequestDeadlines {
   completion: number;
   /** Ghost text: a beam search of up to 64 neural steps. */
   continuation: number;
-  /** Stats, task graph, forgetting files, and training control (start answers at once; the run reports by events). */
+  /** Stats, forgetting files, and training control (start answers at once; the run reports by events). */
   quick: number;
   /** Learning a files/update batch: this plus `perMegabyte` for each MB of it. */
   update: number;
   perMegabyte: number;
-  /** Saving or restoring the index, loading a model (the first load also starts TensorFlow.js). */
-  storage: number;
+  /** Work on the whole workspace: saving or restoring the index, loading a model (the first also starts TensorFlow.js), the task graph. */
+  wholeWorkspace: number;
   /** Adapting the model to a file: this plus `perMegabyte` for each MB of its text. */
   adapt: number;
 }
@@ -30,7 +30,7 @@ export const DEFAULT_DEADLINES: RequestDeadlines = {
   quick: 30_000,
   update: 60_000,
   perMegabyte: 30_000,
-  storage: 180_000,
+  wholeWorkspace: 180_000,
   adapt: 120_000,
 };
 
@@ -52,9 +52,9 @@ export function deadlineOf(request: EngineRequest, deadlines: RequestDeadlines =
     case 'engine/save':
     case 'engine/restore':
     case 'model/load':
-      return deadlines.storage;
-    case 'files/remove':
     case 'taskGraph/snapshot':
+      return deadlines.wholeWorkspace;
+    case 'files/remove':
     case 'engine/stats':
     case 'training/start':
     case 'training/pause':

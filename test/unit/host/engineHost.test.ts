@@ -11,7 +11,7 @@ import { logLines } from '../../bench/vscodeStub';
 
 /** A worker that gets stuck on completions and model loads (see the file). */
 const fakeWorkerScript = join(__dirname, '..', 'worker', 'fakeEngineWorker.js');
-const SHORT = { ...DEFAULT_DEADLINES, completion: 200, quick: 200, storage: 200 };
+const SHORT = { ...DEFAULT_DEADLINES, completion: 200, quick: 200, wholeWorkspace: 200 };
 
 describe('EngineHost', () => {
   let host: EngineHost;

@@ -259,8 +259,8 @@ describe('engine worker deadlines', () => {
   });
 
   it('starts a request\'s clock when the worker is free for it: a completion behind a slow batch is answered', async () => {
-    // The batch holds the worker for 600 ms, more than the completion's own 300 ms.
-    const client = start({ ...DEFAULT_DEADLINES, completion: 300, quick: 300, update: 5_000 });
+    // The batch holds the worker for 1,200 ms, more than the 800 ms the request after it has.
+    const client = start({ ...DEFAULT_DEADLINES, completion: 800, quick: 800, update: 10_000 });
     const batch = client.request({ type: 'files/update', files: [] });
     const stats = client.request({ type: 'engine/stats' });
     assert.deepEqual(await batch, []);

@@ -2,7 +2,7 @@
 // the tests of the host's side (EngineClient, EngineHost). Started as a worker
 // thread from its compiled path; answers in order, one request at a time:
 // - engine/stats: at once, an empty engine;
-// - files/update: after 600 ms of busy work (a large batch);
+// - files/update: after 1,200 ms of busy work (a large batch);
 // - completion/complete and model/load: never, its loop stuck (a model whose
 //   settings make the engine loop forever).
 import { parentPort } from 'node:worker_threads';
@@ -22,7 +22,7 @@ parentPort?.on('message', (message: { id: number; request: { type: string } }) =
       answer({ files: 0 });
       return;
     case 'files/update':
-      busy(600);
+      busy(1200);
       answer([]);
       return;
     case 'completion/complete':

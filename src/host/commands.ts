@@ -2,7 +2,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { MODEL_FILE_EXTENSION, parseModelCheckpoint } from '../core/persist/modelFormat';
-import { StateFileError, writeStateFileAtomic } from '../core/persist/stateFile';
+import { MAX_STATE_FILE_BYTES, StateFileError, readStateFileBytes, writeStateFileAtomic } from '../core/persist/stateFile';
 import type { EngineHost } from './engineHost';
 import type { Indexer } from './indexer';
 import type { Logger } from './logger';
@@ -198,7 +198,7 @@ async function importModel(engine: EngineHost, logger: Logger): Promise<void> {
   let learner: string;
   let classes: number;
   try {
-    bytes = await vscode.workspace.fs.readFile(source);
+    bytes = await readModelFile(source);
     const { header } = parseModelCheckpoint(bytes);
     learner = header.learner;
     classes = header.config.vocabSize;
@@ -226,6 +226,20 @@ async function importModel(engine: EngineHost, logger: Logger): Promise<void> {
       `MetaComplete stored the model from ${name} but its engine could not load it (${(error as Error).message}); see "MetaComplete: Show Log".`,
     );
   }
+}
+
+/**
+ * The picked file's bytes, refused before reading when it is not a regular
+ * file or is over the state-file limit: the file is parsed on this thread,
+ * so a device, a FIFO or a huge file must never reach the parser.
+ */
+async function readModelFile(source: vscode.Uri): Promise<Uint8Array> {
+  if (source.scheme === 'file') return readStateFileBytes(source.fsPath);
+  // Other file systems have no handle to check: their stat, then their read.
+  const stats = await vscode.workspace.fs.stat(source);
+  if ((stats.type & vscode.FileType.File) === 0) throw new StateFileError('not-a-file');
+  if (stats.size > MAX_STATE_FILE_BYTES) throw new StateFileError('too-large', `${stats.size} bytes`);
+  return vscode.workspace.fs.readFile(source);
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { quoted } from '../text/quote';
 
 /**
  * One binary container for everything MetaComplete saves (model checkpoints,
@@ -23,6 +24,22 @@ export const STATE_FILE_FORMAT_VERSION = 1;
 const PREAMBLE_BYTES = MAGIC.length + 4 + 4;
 const CRC_BYTES = 4;
 const MAX_NAME_BYTES = 1024;
+/**
+ * The largest state file read or written. The largest checkpoint the settings
+ * allow at the default layer sizes (100,001 classes, 128 hidden and embedding
+ * units, parameters, rates and mean squares) is about 310 MB; a saved index
+ * of a 10,000-file workspace is far smaller. Anything larger is refused
+ * before a byte is read.
+ */
+export const MAX_STATE_FILE_BYTES = 512 * 1024 * 1024;
+/**
+ * The largest JSON header: parsing can take ten times its size in memory,
+ * so it is capped well below the file limit. A checkpoint's header (class
+ * tokens, shapes) is under 10 MB even at 100,001 classes.
+ */
+export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
+/** A problem's detail is cut to this length, whatever input it quotes. */
+const MAX_DETAIL_CHARS = 200;
 
 export type BlobData = Float32Array | Int32Array;
 
@@ -45,7 +62,9 @@ export type StateFileProblem =
   | 'truncated'
   | 'checksum'
   | 'header'
-  | 'content';
+  | 'content'
+  | 'not-a-file'
+  | 'too-large';
 
 const PROBLEM_TEXT: Record<StateFileProblem, string> = {
   missing: 'the file does not exist',
@@ -58,6 +77,8 @@ const PROBLEM_TEXT: Record<StateFileProblem, string> = {
   checksum: 'checksum mismatch, the file is corrupt',
   header: 'its header is invalid',
   content: 'its contents are invalid',
+  'not-a-file': 'it is not a regular file',
+  'too-large': `it is larger than the ${MAX_STATE_FILE_BYTES / 1024 / 1024} MiB a MetaComplete file may have`,
 };
 
 /**
@@ -67,14 +88,18 @@ const PROBLEM_TEXT: Record<StateFileProblem, string> = {
 export class StateFileError extends Error {
   readonly reason: string;
 
+  readonly detail?: string;
+
   constructor(
     readonly problem: StateFileProblem,
-    readonly detail?: string,
+    detail?: string,
     readonly filePath?: string,
   ) {
-    const reason = detail === undefined ? PROBLEM_TEXT[problem] : `${PROBLEM_TEXT[problem]}: ${detail}`;
+    const shortDetail = detail !== undefined && detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}…` : detail;
+    const reason = shortDetail === undefined ? PROBLEM_TEXT[problem] : `${PROBLEM_TEXT[problem]}: ${shortDetail}`;
     super(filePath === undefined ? `${capitalise(reason)}.` : `${filePath} cannot be used: ${reason}.`);
     this.name = 'StateFileError';
+    this.detail = shortDetail;
     this.reason = reason;
   }
 
@@ -130,6 +155,7 @@ export function encodeStateFile(contents: StateFileContents): Buffer {
   const headerText = JSON.stringify(contents.header);
   if (headerText === undefined) throw new TypeError('A state file header must be JSON-serialisable.');
   const header = Buffer.from(headerText, 'utf8');
+  if (header.length > MAX_HEADER_BYTES) throw new RangeError(`A state file header cannot exceed ${MAX_HEADER_BYTES} bytes.`);
   const parts: Buffer[] = [];
   let length = PREAMBLE_BYTES;
   const push = (part: Buffer) => {
@@ -158,7 +184,8 @@ export function encodeStateFile(contents: StateFileContents): Buffer {
     push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
   const total = length + CRC_BYTES;
-  if (total > 0xffffffff) throw new RangeError('A state file cannot exceed 4 GiB.');
+  // Never write what the reader would refuse.
+  if (total > MAX_STATE_FILE_BYTES) throw new RangeError(`A state file cannot exceed ${MAX_STATE_FILE_BYTES} bytes.`);
   const preamble = Buffer.alloc(PREAMBLE_BYTES);
   MAGIC.copy(preamble, 0);
   preamble.writeUInt32LE(STATE_FILE_FORMAT_VERSION, MAGIC.length);
@@ -187,6 +214,7 @@ export function decodeStateFile(buffer: Uint8Array, expectedKind: string): State
     throw new StateFileError('older-version', `format ${version}, this version reads ${STATE_FILE_FORMAT_VERSION}`);
   }
   const total = bytes.readUInt32LE(MAGIC.length + 4);
+  if (total < PREAMBLE_BYTES + CRC_BYTES) throw new StateFileError('content', `a total length of ${total} bytes`);
   if (bytes.length < total) throw new StateFileError('truncated', `${bytes.length} of ${total} bytes`);
   if (bytes.length > total) throw new StateFileError('content', `${bytes.length - total} bytes after the end`);
   const stored = bytes.readUInt32LE(total - CRC_BYTES);
@@ -207,29 +235,37 @@ export function decodeStateFile(buffer: Uint8Array, expectedKind: string): State
     offset += count;
     return slice;
   };
-  const kind = take(u32('kind length'), 'kind').toString('utf8');
-  if (kind !== expectedKind) throw new StateFileError('wrong-kind', `it holds "${kind}", not "${expectedKind}"`);
-  const headerText = take(u32('header length'), 'header').toString('utf8');
+  const lengthOf = (what: string, limit: number): number => {
+    const length = u32(`${what} length`);
+    if (offset + length > end) throw new StateFileError('content', `${what} runs past the end`);
+    if (length > limit) throw new StateFileError('content', `the ${what} is ${length} bytes, the limit is ${limit}`);
+    return length;
+  };
+  const kind = take(lengthOf('kind', MAX_NAME_BYTES), 'kind').toString('utf8');
+  if (kind !== expectedKind) throw new StateFileError('wrong-kind', `it holds ${quoted(kind)}, not "${expectedKind}"`);
+  const headerText = take(lengthOf('header', MAX_HEADER_BYTES), 'header').toString('utf8');
   let header: unknown;
   try {
     header = JSON.parse(headerText);
   } catch (error) {
-    throw new StateFileError('header', (error as Error).message);
+    // V8 quotes the input in its message; the detail is capped.
+    throw new StateFileError('header', error instanceof Error ? error.message : 'not JSON');
   }
   const blobs = new Map<string, BlobData>();
   const blobCount = u32('blob count');
   for (let index = 0; index < blobCount; index++) {
-    const name = take(u32(`blob ${index} name length`), `blob ${index} name`).toString('utf8');
-    const code = take(1, `blob ${name} type`)[0];
-    const count = u32(`blob ${name} length`);
-    take(padTo4(offset), `blob ${name} padding`);
-    if (blobs.has(name)) throw new StateFileError('content', `blob "${name}" appears twice`);
-    const data = take(count * 4, `blob ${name}`);
+    const name = take(lengthOf(`blob ${index} name`, MAX_NAME_BYTES), `blob ${index} name`).toString('utf8');
+    const shown = quoted(name);
+    const code = take(1, `blob ${shown} type`)[0];
+    const count = u32(`blob ${shown} length`);
+    take(padTo4(offset), `blob ${shown} padding`);
+    if (blobs.has(name)) throw new StateFileError('content', `blob ${shown} appears twice`);
+    const data = take(count * 4, `blob ${shown}`);
     const copy = new ArrayBuffer(data.length);
     new Uint8Array(copy).set(data);
     if (code === DTYPE_CODES.float32) blobs.set(name, new Float32Array(copy));
     else if (code === DTYPE_CODES.int32) blobs.set(name, new Int32Array(copy));
-    else throw new StateFileError('content', `blob "${name}" has unknown type ${code}`);
+    else throw new StateFileError('content', `blob ${shown} has unknown type ${code}`);
   }
   if (offset !== end) throw new StateFileError('content', `${end - offset} unexplained bytes before the checksum`);
   return { kind, header, blobs };
@@ -329,16 +365,50 @@ export async function writeStateFile(filePath: string, contents: StateFileConten
   await writeStateFileAtomic(filePath, encodeStateFile(contents));
 }
 
-/** Reads and decodes a state file of `expectedKind`; every failure, I/O included, is a {@link StateFileError} naming the file. */
-export async function readStateFile(filePath: string, expectedKind: string): Promise<StateFileContents> {
-  let bytes: Buffer;
+/**
+ * Opening without blocking lets a FIFO with no writer be opened, then refused
+ * as not a regular file; it changes nothing for regular files. (Windows has
+ * no such flag, and no FIFOs a path can name.)
+ */
+const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
+
+/**
+ * The bytes of the state file at `filePath`, read only once the open file is
+ * known to be a regular file of at most {@link MAX_STATE_FILE_BYTES}: a device
+ * (/dev/zero), a FIFO, a folder or a huge file is refused before anything is
+ * read. Checked on the open handle, so the file cannot be swapped between the
+ * check and the read. Every failure is a {@link StateFileError} naming the file.
+ */
+export async function readStateFileBytes(filePath: string): Promise<Buffer> {
+  let handle: fs.FileHandle | undefined;
   try {
-    bytes = await fs.readFile(filePath);
+    handle = await fs.open(filePath, OPEN_FLAGS);
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new StateFileError('not-a-file', undefined, filePath);
+    if (stats.size > MAX_STATE_FILE_BYTES) throw new StateFileError('too-large', `${stats.size} bytes`, filePath);
+    const bytes = Buffer.alloc(stats.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    // A file that shrank while being read is short; one that grew is cut at its size when opened. Either fails the checksum.
+    return bytes.subarray(0, filled);
   } catch (error) {
+    if (error instanceof StateFileError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new StateFileError('missing', undefined, filePath);
+    if (code === 'EISDIR') throw new StateFileError('not-a-file', undefined, filePath);
     throw new StateFileError('unreadable', code ?? (error as Error).message, filePath);
+  } finally {
+    await handle?.close().catch(() => undefined);
   }
+}
+
+/** Reads and decodes a state file of `expectedKind`; every failure, I/O included, is a {@link StateFileError} naming the file. */
+export async function readStateFile(filePath: string, expectedKind: string): Promise<StateFileContents> {
+  const bytes = await readStateFileBytes(filePath);
   try {
     return decodeStateFile(bytes, expectedKind);
   } catch (error) {

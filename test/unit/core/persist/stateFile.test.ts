@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { promises as fsPromises, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { promises as fsPromises, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import {
+  MAX_STATE_FILE_BYTES,
   STATE_FILE_FORMAT_VERSION,
   StateFileError,
   crc32,
@@ -120,6 +121,14 @@ describe('state file', () => {
     rejects(reseal(bytes), 'content', /runs past the end/);
   });
 
+  it('quotes a foreign kind cut short', () => {
+    const foreign = encodeStateFile({ kind: 'k'.repeat(1000), header: {}, blobs: new Map() });
+    assert.throws(
+      () => decodeStateFile(foreign, 'engine-index'),
+      (error: unknown) => error instanceof StateFileError && error.problem === 'wrong-kind' && error.message.length < 300 && /"k+…"/.test(error.message),
+    );
+  });
+
   describe('files', () => {
     let dir: string;
     beforeEach(() => {
@@ -163,6 +172,29 @@ describe('state file', () => {
       }
       assert.deepEqual(readFileSync(target), old);
       assert.deepEqual(readdirSync(dir), ['index.state']);
+    });
+
+    it('refuses a device, a FIFO and a folder before reading, naming the file', async function () {
+      // Reading /dev/zero grew to 2.7 GB; a FIFO without a writer blocked for ever.
+      this.timeout(10_000);
+      const fifo = join(dir, 'model.fifo');
+      execFileSync('mkfifo', [fifo]);
+      for (const path of ['/dev/zero', fifo, dir]) {
+        await assert.rejects(readStateFile(path, 'model'), (error: unknown) =>
+          error instanceof StateFileError && error.problem === 'not-a-file' && error.message === `${path} cannot be used: it is not a regular file.`,
+        );
+      }
+    });
+
+    it('refuses a file over the size limit without reading it', async () => {
+      const sparse = join(dir, 'huge.mcmodel');
+      writeFileSync(sparse, sample());
+      truncateSync(sparse, MAX_STATE_FILE_BYTES + 1);
+      const before = process.memoryUsage().arrayBuffers;
+      await assert.rejects(readStateFile(sparse, 'engine-index'), (error: unknown) =>
+        error instanceof StateFileError && error.problem === 'too-large' && /is larger than the 512 MiB a MetaComplete file may have/.test(error.message),
+      );
+      assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024, 'the file was not read');
     });
 
     it('reports a missing or corrupt file with its path and reason', async () => {

@@ -3,6 +3,7 @@
 import { LEARNER_NAMES } from '../protocol/trainingEvents';
 import type { LearnerName, SupportKind } from '../protocol/trainingEvents';
 import { DEFAULT_INCLUDE_GLOBS } from './fileFilter';
+import { TRAINING_SETTING_RANGES, clampToRange } from '../core/experiment/settingRanges';
 
 /** The engine skips larger files itself (core/text/corpus.ts DEFAULT_MAX_FILE_BYTES), so the setting stops there. */
 export const MAX_FILE_SIZE_KB = 1024;
@@ -98,19 +99,6 @@ export const DEFAULT_TRAINING_SETTINGS: TrainingSettings = {
 
 type NumericTrainingSetting = Exclude<keyof TrainingSettings, 'learner' | 'support'>;
 
-/** The range package.json declares for each numeric training setting; `integer` ones are rounded. */
-export const TRAINING_SETTING_RANGES: Record<NumericTrainingSetting, { min: number; max: number; integer: boolean }> = {
-  alpha: { min: 0, max: 100, integer: false },
-  beta: { min: 0, max: 100, integer: false },
-  innerLr: { min: 0.0001, max: 10, integer: false },
-  innerSteps: { min: 1, max: 100, integer: true },
-  outerSteps: { min: 1, max: 100_000, integer: true },
-  pretrainEpochs: { min: 0, max: 1000, integer: true },
-  vocabSize: { min: 2, max: 100_001, integer: true },
-  hiddenSize: { min: 1, max: 2048, integer: true },
-  embeddingSize: { min: 1, max: 2048, integer: true },
-};
-
 /** The setting keys under `metacomplete.` of each training field. */
 export const TRAINING_SETTING_KEYS = {
   learner: 'training.learner',
@@ -128,9 +116,7 @@ export const TRAINING_SETTING_KEYS = {
 
 /** Clamps and, where the field counts something, rounds a hand-edited training value; NaN and wrong types fall back. */
 export function trainingNumber(key: NumericTrainingSetting, value: unknown): number {
-  const range = TRAINING_SETTING_RANGES[key];
-  const clamped = numberIn(value, range.min, range.max, DEFAULT_TRAINING_SETTINGS[key]);
-  return range.integer ? Math.round(clamped) : clamped;
+  return clampToRange(value, TRAINING_SETTING_RANGES[key], DEFAULT_TRAINING_SETTINGS[key]);
 }
 
 export function readTrainingSettings(get: (key: string) => unknown): TrainingSettings {

@@ -305,7 +305,8 @@ export class NeuralCompleter {
   private learnOnline(path: string, file: FileState, fresh: readonly number[]): void {
     if (file.evaluator === undefined) return;
     file.pending.push(...fresh);
-    const segment = this.model.hyper.dynamicSegment;
+    // Checkpoints are validated on load; still, a segment below 1 would splice nothing and loop for ever.
+    const segment = Math.max(1, Math.floor(this.model.hyper.dynamicSegment) || 1);
     while (file.pending.length >= segment) {
       const score = file.evaluator.observe(file.pending.splice(0, segment));
       if (score.tokens > 0) this.emit({ type: 'online-loss', task: path, tokens: score.tokens, loss: score.loss });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { clampTrainingOverrides } from '../core/experiment/settingRanges';
 import type { TrainSettings } from '../core/experiment/train';
 import type { CorpusFile } from '../core/text/corpus';
 import type { StartTrainingRequest, TrainingStatus } from '../protocol/engineProtocol';
@@ -90,8 +91,7 @@ export class TrainingService {
     const learner = run.learner;
     try {
       const { DEFAULT_TRAIN_SETTINGS } = await import('../core/experiment/train');
-      const settings: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, ...request.overrides };
-      if (request.overrides.vocabSize !== undefined) settings.vocabSize = Math.max(2, Math.round(request.overrides.vocabSize));
+      const settings: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, ...clampTrainingOverrides(request.overrides) };
       settings.support = request.support ?? 'prefix';
       const job: TrainingRun = { files, learner, settings, modelPath: request.modelPath, wasmDir: this.wasmDir };
       const outcome = await this.runThread(run, job);

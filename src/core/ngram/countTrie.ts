@@ -51,6 +51,9 @@ export interface CountState {
   files: string[];
 }
 
+/** The highest n-gram order counted; the CLI's --order and a checkpoint's gate order are bounded by it. */
+export const MAX_NGRAM_ORDER = 32;
+
 /**
  * Counts of every n-gram up to `order` over integer token ids, with what
  * Jelinek-Mercer and modified Kneser-Ney smoothing need, kept exact under
@@ -94,8 +97,8 @@ export class CountTrie {
   private clearCount = 0;
 
   constructor(order = 6) {
-    if (!Number.isInteger(order) || order < 1 || order > 32) {
-      throw new RangeError(`The n-gram order must be an integer from 1 to 32, got ${order}.`);
+    if (!Number.isInteger(order) || order < 1 || order > MAX_NGRAM_ORDER) {
+      throw new RangeError(`The n-gram order must be an integer from 1 to ${MAX_NGRAM_ORDER}, got ${order}.`);
     }
     this.order = order;
     this.rawCountsOfCounts = new Float64Array((order + 1) * COUNTS_OF_COUNTS_WIDTH);

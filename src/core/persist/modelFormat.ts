@@ -6,6 +6,9 @@ import type { GateParameters } from '../mix/gate';
 import type { LstmConfig } from '../neural/lstm';
 import { LEARNER_NAMES } from '../experiment/events';
 import type { LearnerName } from '../experiment/events';
+import { MODEL_FIELD_RANGES, TRAINING_SETTING_RANGES, describeRange, isInRange } from '../experiment/settingRanges';
+import type { NumberRange } from '../experiment/settingRanges';
+import { describeValue, quoted } from '../text/quote';
 import { StateFileError, decodeStateFile } from './stateFile';
 import type { BlobData } from './stateFile';
 
@@ -44,6 +47,9 @@ export interface ModelCheckpointContents {
   values: Partial<Record<GroupName, Record<string, Float32Array>>>;
 }
 
+/** One input kernel per LSTM layer, as {@link paramShapesOf} names them. */
+const LAYER_KERNEL = /^layer\d+\.kernel$/;
+
 /** Expected parameter shapes for `config`, in `flattenParams` order. */
 export function paramShapesOf(config: LstmConfig): Record<string, number[]> {
   const { vocabSize, embeddingSize, hiddenSize, layers } = config;
@@ -70,9 +76,31 @@ function networkShapesOf(config: LstmConfig, taskSize: number): Record<string, n
   };
 }
 
-const HYPER_NUMBERS = [
-  'innerLr', 'innerSteps', 'alpha', 'beta', 'dynamicLr', 'dynamicDecay', 'dynamicSegment', 'supportFraction', 'seed',
-] as const satisfies readonly (keyof ModelHyperParameters)[];
+/** Sizes as the settings bound them: checked before any shape is built from them. */
+const CONFIG_RANGES: Record<keyof LstmConfig, NumberRange> = {
+  vocabSize: TRAINING_SETTING_RANGES.vocabSize,
+  embeddingSize: TRAINING_SETTING_RANGES.embeddingSize,
+  hiddenSize: TRAINING_SETTING_RANGES.hiddenSize,
+  layers: MODEL_FIELD_RANGES.layers,
+};
+
+const HYPER_RANGES: Record<Exclude<keyof ModelHyperParameters, 'support'>, NumberRange> = {
+  innerLr: TRAINING_SETTING_RANGES.innerLr,
+  innerSteps: TRAINING_SETTING_RANGES.innerSteps,
+  alpha: TRAINING_SETTING_RANGES.alpha,
+  beta: TRAINING_SETTING_RANGES.beta,
+  dynamicLr: MODEL_FIELD_RANGES.dynamicLr,
+  dynamicDecay: MODEL_FIELD_RANGES.dynamicDecay,
+  dynamicSegment: MODEL_FIELD_RANGES.dynamicSegment,
+  supportFraction: MODEL_FIELD_RANGES.supportFraction,
+  seed: MODEL_FIELD_RANGES.seed,
+};
+
+/** Provenance is a short record for the user (files, tokens, timings, backend): bounded so it cannot carry bulk. */
+const MAX_PROVENANCE_ENTRIES = 64;
+const MAX_PROVENANCE_TEXT = 1024;
+/** Provenance entries a loaded model is run with, and their ranges. */
+const PROVENANCE_RANGES: Record<string, NumberRange> = { adapterLr: MODEL_FIELD_RANGES.adapterLr };
 
 function invalid(detail: string): StateFileError {
   return new StateFileError('content', detail);
@@ -85,47 +113,61 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 const describe = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
+/** `record[key]` if it lies in `range`, else the error naming the field, its range and (cut short) what the file holds. */
+function numberIn(record: Record<string, unknown>, key: string, range: NumberRange, prefix: string): number {
+  const value = record[key];
+  if (!isInRange(value, range)) throw invalid(`${prefix}.${key} must be ${describeRange(range)}, the file has ${describeValue(value)}`);
+  return value;
+}
+
 function checkConfig(value: unknown): LstmConfig {
   if (!isRecord(value)) throw invalid('the model has no LSTM configuration');
-  const config: Record<string, number> = {};
-  for (const key of ['vocabSize', 'embeddingSize', 'hiddenSize', 'layers'] as const) {
-    const number = value[key];
-    if (!Number.isInteger(number) || (number as number) < 1) throw invalid(`config.${key} must be a positive integer`);
-    config[key] = number as number;
-  }
-  return config as unknown as LstmConfig;
+  const config = {} as LstmConfig;
+  for (const [key, range] of Object.entries(CONFIG_RANGES) as [keyof LstmConfig, NumberRange][]) config[key] = numberIn(value, key, range, 'config');
+  return config;
 }
 
 function checkHyper(value: unknown): ModelHyperParameters {
   if (!isRecord(value)) throw invalid('the model has no hyper-parameters');
-  for (const key of HYPER_NUMBERS) {
-    if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) throw invalid(`hyper.${key} must be a finite number`);
-  }
+  const numbers = {} as Omit<ModelHyperParameters, 'support'>;
+  for (const [key, range] of Object.entries(HYPER_RANGES) as [keyof typeof HYPER_RANGES, NumberRange][]) numbers[key] = numberIn(value, key, range, 'hyper');
   // Models saved before neighbour supports existed were all meta-trained on prefix supports.
   const support = value.support ?? 'prefix';
   if (support !== 'prefix' && support !== 'neighbours') throw invalid('hyper.support must be "prefix" or "neighbours"');
-  return { ...value, support } as unknown as ModelHyperParameters;
+  return { ...numbers, support };
 }
 
 function checkGate(value: unknown): GateParameters | undefined {
   if (value === undefined) return undefined;
   if (!isRecord(value)) throw invalid('the gate must be an object');
-  const { order, weights, bias } = value;
-  if (!Number.isInteger(order) || (order as number) < 1) throw invalid('gate.order must be a positive integer');
+  const order = numberIn(value, 'order', MODEL_FIELD_RANGES.ngramOrder, 'gate');
+  const { weights, bias } = value;
   if (!Array.isArray(weights) || weights.length !== GATE_FEATURE_COUNT) {
     throw invalid(`the gate needs ${GATE_FEATURE_COUNT} weights, the file has ${Array.isArray(weights) ? weights.length : 'none'}`);
   }
   if (!weights.every((weight) => typeof weight === 'number' && Number.isFinite(weight))) throw invalid('a gate weight is not finite');
   if (typeof bias !== 'number' || !Number.isFinite(bias)) throw invalid('the gate bias is not finite');
-  return { order: order as number, weights: [...(weights as number[])], bias };
+  return { order, weights: [...(weights as number[])], bias };
 }
 
 function checkProvenance(value: unknown): Record<string, string | number> {
   if (!isRecord(value)) throw invalid('provenance must be an object');
-  for (const [key, entry] of Object.entries(value)) {
-    if (typeof entry !== 'string' && typeof entry !== 'number') throw invalid(`provenance.${key} must be a string or a number`);
+  const entries = Object.entries(value);
+  if (entries.length > MAX_PROVENANCE_ENTRIES) throw invalid(`provenance has ${entries.length} entries, at most ${MAX_PROVENANCE_ENTRIES} are read`);
+  const provenance: Record<string, string | number> = {};
+  for (const [key, entry] of entries) {
+    const name = `provenance.${quoted(key).slice(1, -1)}`;
+    if (key.length > MAX_PROVENANCE_TEXT) throw invalid(`${name} has a name longer than ${MAX_PROVENANCE_TEXT} characters`);
+    const range = PROVENANCE_RANGES[key];
+    if (range !== undefined) {
+      provenance[key] = numberIn(value, key, range, 'provenance');
+    } else if ((typeof entry === 'string' && entry.length <= MAX_PROVENANCE_TEXT) || (typeof entry === 'number' && Number.isFinite(entry))) {
+      provenance[key] = entry;
+    } else {
+      throw invalid(`${name} must be a finite number or a string of at most ${MAX_PROVENANCE_TEXT} characters`);
+    }
   }
-  return value as Record<string, string | number>;
+  return provenance;
 }
 
 /** Checks one group: exactly the expected names, each with its shape and finite values. */
@@ -136,11 +178,10 @@ function checkGroup(
   blobs: Map<string, BlobData>,
 ): Record<string, Float32Array> {
   if (!isRecord(declared)) throw invalid(`tensor group ${group} has no shape table`);
-  const names = Object.keys(declared);
-  const missing = Object.keys(expected).filter((name) => !(name in declared));
+  const missing = Object.keys(expected).filter((name) => !Object.hasOwn(declared, name));
   if (missing.length > 0) throw invalid(`${group} lacks ${missing.join(', ')}`);
-  const extra = names.filter((name) => !(name in expected));
-  if (extra.length > 0) throw invalid(`${group} has unknown tensors ${extra.join(', ')}`);
+  const extra = Object.keys(declared).find((name) => !Object.hasOwn(expected, name));
+  if (extra !== undefined) throw invalid(`${group} has unknown tensors ${quoted(extra)}`);
   const values: Record<string, Float32Array> = {};
   for (const name of Object.keys(expected)) {
     const shape = declared[name];
@@ -170,15 +211,14 @@ export function checkModel(header: unknown, blobs: Map<string, BlobData>): Model
   if (version < MODEL_CHECKPOINT_VERSION) {
     throw new StateFileError('older-version', `model format ${version}, this version reads ${MODEL_CHECKPOINT_VERSION}; retrain the model`);
   }
-  if (!(LEARNER_NAMES as readonly unknown[]).includes(header.learner)) throw invalid(`unknown learner ${JSON.stringify(header.learner)}`);
+  if (!(LEARNER_NAMES as readonly unknown[]).includes(header.learner)) throw invalid(`unknown learner ${describeValue(header.learner)}`);
   const config = checkConfig(header.config);
   const classTokens = header.classTokens;
-  if (!Array.isArray(classTokens) || !classTokens.every((token) => typeof token === 'string')) {
-    throw invalid('classTokens must be a list of strings');
-  }
+  if (!Array.isArray(classTokens)) throw invalid('classTokens must be a list of strings');
   if (classTokens.length !== config.vocabSize) {
     throw invalid(`${classTokens.length} class tokens for a vocabulary of ${config.vocabSize}`);
   }
+  if (!classTokens.every((token) => typeof token === 'string')) throw invalid('classTokens must be a list of strings');
   if (classTokens[0] !== UNK_TOKEN) throw invalid(`class 0 must be ${UNK_TOKEN}`);
   if (new Set(classTokens).size !== classTokens.length) throw invalid('classTokens has duplicates');
   const hyper = checkHyper(header.hyper);
@@ -186,9 +226,12 @@ export function checkModel(header: unknown, blobs: Map<string, BlobData>): Model
   const gate = checkGate(header.gate);
   const shapes = header.shapes;
   if (!isRecord(shapes)) throw invalid('the model has no tensor shape table');
-  const unknownGroups = Object.keys(shapes).filter((group) => !(GROUPS as readonly string[]).includes(group));
-  if (unknownGroups.length > 0) throw invalid(`unknown tensor groups ${unknownGroups.join(', ')}`);
-  if (shapes.params === undefined) throw invalid('the model has no parameters');
+  const unknownGroup = Object.keys(shapes).find((group) => !(GROUPS as readonly string[]).includes(group));
+  if (unknownGroup !== undefined) throw invalid(`unknown tensor group ${quoted(unknownGroup)}`);
+  if (!isRecord(shapes.params)) throw invalid('the model has no parameters');
+  // Against what the file really holds, before paramShapesOf builds three entries per layer.
+  const layersHeld = Object.keys(shapes.params).filter((name) => LAYER_KERNEL.test(name)).length;
+  if (layersHeld !== config.layers) throw invalid(`config.layers is ${config.layers} but the file holds the tensors of ${layersHeld}`);
   const paramShapes = paramShapesOf(config);
   const values: ModelCheckpointContents['values'] = {};
   values.params = checkGroup('params', shapes.params, paramShapes, blobs);
@@ -197,9 +240,10 @@ export function checkModel(header: unknown, blobs: Map<string, BlobData>): Model
   }
   if (shapes.network !== undefined) {
     const biasShape = isRecord(shapes.network) ? shapes.network[NETWORK_NAMES.encoderBias] : undefined;
-    const taskSize = Array.isArray(biasShape) && biasShape.length === 1 ? biasShape[0] : undefined;
-    if (!Number.isInteger(taskSize) || (taskSize as number) < 1) throw invalid(`network/${NETWORK_NAMES.encoderBias} must be a non-empty vector`);
-    values.network = checkGroup('network', shapes.network, networkShapesOf(config, taskSize as number), blobs);
+    const taskSize: unknown = Array.isArray(biasShape) && biasShape.length === 1 ? biasShape[0] : undefined;
+    const range = MODEL_FIELD_RANGES.taskSize;
+    if (!isInRange(taskSize, range)) throw invalid(`network/${NETWORK_NAMES.encoderBias} must be a vector of ${range.min} to ${range.max} values`);
+    values.network = checkGroup('network', shapes.network, networkShapesOf(config, taskSize), blobs);
   }
   const expectedBlobs = Object.entries(values).reduce((sum, [, group]) => sum + Object.keys(group).length, 0);
   if (blobs.size !== expectedBlobs) throw invalid(`${blobs.size - expectedBlobs} blobs belong to no tensor`);

@@ -1,13 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TRAINING_SETTING_RANGES } from '../../../src/core/experiment/settingRanges';
 import { DEFAULT_TRAIN_SETTINGS } from '../../../src/core/experiment/train';
 import type { EngineRequest, TrainingStatus } from '../../../src/protocol/engineProtocol';
 import type { TrainingEvent } from '../../../src/protocol/trainingEvents';
 import {
   DEFAULT_TRAINING_SETTINGS,
   TRAINING_SETTING_KEYS,
-  TRAINING_SETTING_RANGES,
   readTrainingSettings,
 } from '../../../src/host/settings';
 import type { TrainingSettings } from '../../../src/host/settings';

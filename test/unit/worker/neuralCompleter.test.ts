@@ -72,6 +72,16 @@ describe('the neural side of completions', () => {
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
   });
 
+  it('keeps dynamic evaluation finite when a model carries a segment of 0, a negative or a fractional one', () => {
+    // splice(0, 0) never emptied the pending tokens: the worker hung on the first keystroke.
+    for (const dynamicSegment of [0, -4, 0.5]) {
+      const completer = new NeuralCompleter({ ...model, hyper: { ...model.hyper, dynamicSegment } }, () => undefined);
+      const seen = probabilities(completer, 'const a = 1;\nif (a == 1) a = 1;\n');
+      assert.ok(seen.every((p) => p >= 0 && p <= 1));
+      completer.dispose();
+    }
+  });
+
   it('adapts a model meta-trained on neighbour supports to the neighbours it is given, and any other model to the file', () => {
     const file = tokenize('if (a == 1) a = 1;\nconst a = 1;\n', 'js');
     const other = tokenize('const a = 1; const a = 1; const a = 1;\n', 'js');

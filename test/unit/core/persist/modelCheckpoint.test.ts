@@ -186,7 +186,8 @@ describe('model checkpoint', () => {
         withHeader(good, (header) => ((header.config as LstmConfig).hiddenSize = 5)),
         /params\/embedding|params\/layer0\.kernel has shape \[3, 16\], the configuration needs \[3, 20\]/,
       );
-      rejectsWith(withHeader(good, (header) => ((header.config as LstmConfig).layers = 1)), /params has unknown tensors layer1\.kernel/);
+      rejectsWith(withHeader(good, (header) => ((header.config as LstmConfig).layers = 1)), /config\.layers is 1 but the file holds the tensors of 2/);
+
     });
 
     it('class tokens of the wrong length or without <unk> first', () => {
@@ -207,6 +208,62 @@ describe('model checkpoint', () => {
       const values = decoded.blobs.get('lrs/layer1.bias') as Float32Array;
       values[2] = Number.POSITIVE_INFINITY;
       rejectsWith(encodeStateFile(decoded), /lrs\/layer1\.bias holds a non-finite value at 2/);
+    });
+
+    it('a forged layer count at once, with a short message, before any shape is built', () => {
+      // 1e6 layers took 23 s, 1.2 GB and printed a 60 MB message; 5e7 ran the heap out of memory.
+      for (const layers of [1e6, 5e7]) {
+        const forged = withHeader(good, (header) => ((header.config as LstmConfig).layers = layers));
+        const started = performance.now();
+        let message = '';
+        assert.throws(() => decodeModel(forged), (error: unknown) => error instanceof StateFileError && ((message = error.message), true));
+        const elapsed = performance.now() - started;
+        assert.ok(elapsed < 1000, `rejected in ${elapsed.toFixed(0)} ms`);
+        assert.ok(message.length < 300, `a ${message.length}-character message`);
+        assert.match(message, /config\.layers must be an integer from 1 to \d+/);
+      }
+      rejectsWith(withHeader(good, (header) => ((header.config as LstmConfig).layers = 3)), /config\.layers is 3 but the file holds the tensors of 2/);
+    });
+
+    it('sizes out of range or of the wrong type, each named', () => {
+      const cases: [string, unknown, RegExp][] = [
+        ['vocabSize', 1e9, /config\.vocabSize must be an integer from 2 to 100001/],
+        ['hiddenSize', 4.5, /config\.hiddenSize must be an integer from 1 to 2048/],
+        ['embeddingSize', '3', /config\.embeddingSize must be an integer from 1 to 2048/],
+        ['layers', -1, /config\.layers must be an integer/],
+      ];
+      for (const [key, value, pattern] of cases) {
+        rejectsWith(withHeader(good, (header) => ((header.config as unknown as Record<string, unknown>)[key] = value)), pattern);
+      }
+      const network = (header: Record<string, unknown>) => (header.shapes as Record<string, Record<string, number[]>>).network;
+      rejectsWith(withHeader(good, (header) => (network(header)[NETWORK_NAMES.encoderBias] = [1e7])), /network\/encoder\.bias must be a vector of 1 to 1024 values/);
+    });
+
+    it('hyper-parameters that would hang or skew the worker: a segment of 0, negative or fractional, 1e9 inner steps, a gate order of 1e15', () => {
+      const hyper = (key: string, value: unknown) => withHeader(good, (header) => ((header.hyper as Record<string, unknown>)[key] = value));
+      for (const segment of [0, -32, 2.5]) rejectsWith(hyper('dynamicSegment', segment), /hyper\.dynamicSegment must be an integer from 1 to 4096/);
+      rejectsWith(hyper('innerSteps', 1e9), /hyper\.innerSteps must be an integer from 1 to 100/);
+      rejectsWith(hyper('innerLr', 0), /hyper\.innerLr must be a number from 0\.0001 to 10/);
+      rejectsWith(hyper('alpha', -1), /hyper\.alpha must be a number from 0 to 100/);
+      rejectsWith(hyper('beta', 'high'), /hyper\.beta must be a number/);
+      rejectsWith(hyper('dynamicLr', 0), /hyper\.dynamicLr must be a number/);
+      rejectsWith(hyper('dynamicDecay', 1.5), /hyper\.dynamicDecay must be a number from 0 to 1/);
+      rejectsWith(hyper('supportFraction', 2), /hyper\.supportFraction must be a number from 0 to 1/);
+      rejectsWith(hyper('seed', 0.5), /hyper\.seed must be an integer from 0 to 4294967295/);
+      rejectsWith(withHeader(good, (header) => ((header.gate as { order: number }).order = 1e15)), /gate\.order must be an integer from 1 to 32/);
+      rejectsWith(withHeader(good, (header) => ((header.provenance as Record<string, unknown>).adapterLr = 1e6)), /provenance\.adapterLr must be a number/);
+    });
+
+    it('input quoted in a message is cut short', () => {
+      const long = 'x'.repeat(100_000);
+      for (const forged of [
+        withHeader(good, (header) => (header.learner = long)),
+        withHeader(good, (header) => ((header.provenance as Record<string, unknown>)[long] = {})),
+        withHeader(good, (header) => ((header.shapes as Record<string, unknown>)[long] = {})),
+        encodeStateFile({ kind: long.slice(0, 1000), header: {}, blobs: new Map() }),
+      ]) {
+        assert.throws(() => decodeModel(forged), (error: unknown) => error instanceof StateFileError && error.message.length < 300);
+      }
     });
 
     it('without allocating: the host can validate an import with parseModelCheckpoint', () => {

@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { CorpusOptions, SkippedFile } from '../core/text/corpus';
 import { UsageError } from './usage';
 
@@ -12,6 +12,29 @@ export function requireDirectory(path: string): string {
     throw new UsageError(`${path} does not exist`);
   }
   if (!isDirectory) throw new UsageError(`${path} is not a folder`);
+  return absolute;
+}
+
+/**
+ * `--out <file>` checked before a long run rather than when it ends: its
+ * folder must exist and be writable, and the file must not be a folder.
+ */
+export function requireWritableFile(option: string, path: string): string {
+  const absolute = resolve(path);
+  const folder = dirname(absolute);
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    throw new UsageError(`--${option}: the folder ${folder} does not exist; create it or choose another path`);
+  }
+  if (!isFolder) throw new UsageError(`--${option}: ${folder} is not a folder; choose another path`);
+  try {
+    accessSync(folder, fsConstants.W_OK);
+  } catch {
+    throw new UsageError(`--${option}: the folder ${folder} is not writable; choose another path`);
+  }
+  if (statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--${option}: ${absolute} is a folder; give a file name`);
   return absolute;
 }
 

@@ -8,7 +8,8 @@ import { loadCorpus } from '../core/text/corpus';
 import { corpusOptions, reportSkipped, requireDirectory } from './corpusArgs';
 import { startBackend } from './fewshotCommand';
 import { formatTable } from './table';
-import { oneOf, parseCommandLine, positiveInteger, UsageError } from './usage';
+import { MODEL_FIELD_RANGES } from '../core/experiment/settingRanges';
+import { integerOption, oneOf, parseCommandLine, UsageError } from './usage';
 
 const models = ['ngram', 'cache', 'nested', 'graph-nested', 'mixture'] as const;
 const settings = ['static', 'cache', 'project'] as const;
@@ -40,7 +41,7 @@ export async function runEvalCommand(argv: readonly string[]): Promise<number> {
   if (!corpus.files.some((file) => file.split === 'test')) {
     throw new UsageError(`${positionals[0]} has no TEST files under the protocol's split; it needs more source files`);
   }
-  const order = positiveInteger('order', values.order, 6);
+  const order = integerOption('order', values.order, MODEL_FIELD_RANGES.ngramOrder, 6);
   const smoothing = values.smoothing === undefined ? undefined : oneOf('smoothing', values.smoothing, smoothings, 'mkn');
   const slpBatchMrr = values['slp-batch-mrr'] === true;
   if (model === 'mixture') {

@@ -9,7 +9,8 @@ import { LEARNER_NAMES } from '../protocol/trainingEvents';
 import type { FewShotRow, LearnerName } from '../protocol/trainingEvents';
 import { corpusOptions, reportSkipped, requireDirectory } from './corpusArgs';
 import { formatTable } from './table';
-import { oneOf, parseCommandLine, positiveInteger, UsageError } from './usage';
+import { MODEL_FIELD_RANGES, TRAINING_SETTING_RANGES } from '../core/experiment/settingRanges';
+import { integerOption, oneOf, parseCommandLine, UsageError } from './usage';
 
 /** Flags shared by `fewshot` and `train`: the model and training sizes. */
 export const trainingFlags = {
@@ -39,15 +40,17 @@ export const QUICK_SETTINGS: Partial<TrainSettings> = {
 type TrainingFlagValues = { [K in keyof typeof trainingFlags]?: (typeof trainingFlags)[K]['type'] extends 'boolean' ? boolean : string };
 
 export function settingsFrom(values: TrainingFlagValues): TrainSettings {
+  const ranges = TRAINING_SETTING_RANGES;
   const base: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, ...(values.quick ? QUICK_SETTINGS : {}) };
   return {
     ...base,
-    vocabSize: positiveInteger('vocab', values.vocab, base.vocabSize - 1) + 1,
-    pretrainEpochs: positiveInteger('epochs', values.epochs, base.pretrainEpochs),
-    outerSteps: positiveInteger('outer-steps', values['outer-steps'], base.outerSteps),
-    innerSteps: positiveInteger('inner-steps', values['inner-steps'], base.innerSteps),
-    hiddenSize: positiveInteger('hidden', values.hidden, base.hiddenSize),
-    seed: positiveInteger('seed', values.seed, base.seed),
+    // --vocab counts the learned tokens; the class count adds <unk>.
+    vocabSize: integerOption('vocab', values.vocab, { ...ranges.vocabSize, min: ranges.vocabSize.min - 1, max: ranges.vocabSize.max - 1 }, base.vocabSize - 1) + 1,
+    pretrainEpochs: integerOption('epochs', values.epochs, ranges.pretrainEpochs, base.pretrainEpochs),
+    outerSteps: integerOption('outer-steps', values['outer-steps'], ranges.outerSteps, base.outerSteps),
+    innerSteps: integerOption('inner-steps', values['inner-steps'], ranges.innerSteps, base.innerSteps),
+    hiddenSize: integerOption('hidden', values.hidden, ranges.hiddenSize, base.hiddenSize),
+    seed: integerOption('seed', values.seed, MODEL_FIELD_RANGES.seed, base.seed),
     support: oneOf('support', values.support, ['prefix', 'neighbours'] as const, base.support),
   };
 }
@@ -88,12 +91,11 @@ export async function runFewShotCommand(argv: readonly string[]): Promise<number
   return 0;
 }
 
+/** Inner-step counts to score, each as `--inner-steps` takes it, 0 (no adaptation) included. */
 function parseKs(text: string | undefined): number[] {
   if (text === undefined) return [...DEFAULT_FEWSHOT_OPTIONS.ks];
-  const ks = text.split(',').map((k) => Number(k.trim()));
-  if (ks.length === 0 || !ks.every((k) => Number.isInteger(k) && k >= 0 && k <= 100)) {
-    throw new UsageError(`--ks takes inner-step counts such as 0,1,5,20 (got "${text}")`);
-  }
+  const range = { ...TRAINING_SETTING_RANGES.innerSteps, min: 0 };
+  const ks = text.split(',').map((k) => integerOption('ks', k.trim(), range, 0));
   return [...new Set(ks)].sort((a, b) => a - b);
 }
 

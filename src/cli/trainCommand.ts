@@ -1,11 +1,10 @@
-import { resolve } from 'node:path';
 import { saveModelCheckpoint } from '../core/persist/modelCheckpoint';
 import { DEFAULT_FEWSHOT_OPTIONS } from '../core/experiment/fewshot';
 import { disposeTrainedModel } from '../core/experiment/model';
 import { trainModel } from '../core/experiment/pipeline';
 import { loadCorpus } from '../core/text/corpus';
 import { LEARNER_NAMES } from '../protocol/trainingEvents';
-import { corpusOptions, reportSkipped, requireDirectory } from './corpusArgs';
+import { corpusOptions, reportSkipped, requireDirectory, requireWritableFile } from './corpusArgs';
 import { formatFewShotRows, settingsFrom, startBackend, trainingFlags } from './fewshotCommand';
 import { oneOf, parseCommandLine, UsageError } from './usage';
 
@@ -28,6 +27,7 @@ export async function runTrainCommand(argv: readonly string[]): Promise<number> 
   if (positionals.length !== 1) throw new UsageError('train takes exactly one folder');
   if (values.out === undefined) throw new UsageError('train needs --out <file> for the checkpoint');
   const root = requireDirectory(positionals[0]);
+  const out = requireWritableFile('out', values.out);
   const learner = oneOf('learner', values.learner, LEARNER_NAMES, DEFAULT_LEARNER);
   const settings = settingsFrom(values);
   const backend = await startBackend(values.backend);
@@ -49,7 +49,6 @@ export async function runTrainCommand(argv: readonly string[]): Promise<number> 
   const model = result.model;
   try {
     model.provenance = { ...model.provenance, backend };
-    const out = resolve(values.out);
     await saveModelCheckpoint(out, model);
     process.stdout.write(
       `${learner} model written to ${out}: ${model.classTokens.length} classes, ${model.provenance.files} files, ` +

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import type { NumberRange } from '../core/experiment/settingRanges';
+import { quoted } from '../core/text/quote';
 
 /** A mistake in the command line: reported with the usage text and exit code 2. */
 export class UsageError extends Error {}
@@ -18,12 +20,19 @@ export function parseCommandLine<T extends Options>(argv: readonly string[], opt
 export function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+  throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got ${quoted(value)})`);
 }
 
-export function positiveInteger(name: string, value: string | undefined, fallback: number): number {
+/**
+ * `--name N`: a whole number in plain decimal digits within `range`, or
+ * `fallback` when the option is absent. `Number()` alone would take 0x10,
+ * 1e1, 4.0 and blanks; options are written as people type counts.
+ */
+export function integerOption(name: string, value: string | undefined, range: NumberRange, fallback: number): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`--${name} must be a positive integer (got "${value}")`);
+  const parsed = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < range.min || parsed > range.max) {
+    throw new UsageError(`--${name} must be an integer from ${range.min} to ${range.max}, written in decimal digits (got ${quoted(value)})`);
+  }
   return parsed;
 }

@@ -78,6 +78,36 @@ describe('metacomplete CLI (bundled, through bin/)', () => {
     assert.equal(cli('eval', join(fixture, 'missing')).status, 2);
   });
 
+  it('a numeric option in hex or out of range is a usage error', () => {
+    for (const order of ['0x10', '33', '1e1']) {
+      const run = cli('eval', fixture, '--order', order);
+      assert.equal(run.status, 2, order);
+      assert.match(run.stderr, new RegExp(`--order must be an integer from 1 to 32, written in decimal digits \\(got "${order}"\\)`));
+    }
+    const ks = cli('fewshot', fixture, '--ks', '0,0x5');
+    assert.equal(ks.status, 2);
+    assert.match(ks.stderr, /--ks/);
+  });
+
+  it('train refuses an --out folder that does not exist before training starts', () => {
+    const started = Date.now();
+    const run = cli('train', fixture, '--out', join(out, 'missing', 'model.mcmodel'), '--quick');
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /--out: the folder .*missing does not exist; create it or choose another path/);
+    assert.doesNotMatch(run.stderr, /pre-training/);
+    assert.ok(Date.now() - started < 30_000);
+  });
+
+  it('eval refuses a checkpoint that is a device or a folder, without reading it', function () {
+    this.timeout(60_000);
+    for (const checkpoint of ['/dev/zero', out]) {
+      // Reading /dev/zero grew to 2.7 GB and never answered: the timeout turns a hang into a failure.
+      const run = spawnSync(process.execPath, [launcher, 'eval', fixture, '--model', 'mixture', '--checkpoint', checkpoint], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /cannot be used: it is not a regular file\./);
+    }
+  });
+
   // Tiny sizes: these tests are about the commands' contracts, not the figures (see `npm run bench`).
   const tiny = ['--quick', '--vocab', '120', '--hidden', '8', '--outer-steps', '2'];
 

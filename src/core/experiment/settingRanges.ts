@@ -1,7 +1,9 @@
 // The valid range of every numeric training setting and model field, in one
 // tensor-free module: the host's settings reader, the worker's training start,
 // the CLI and the checkpoint validator all take their bounds from here.
-import { MAX_NGRAM_ORDER } from '../ngram/countTrie';
+
+/** The highest n-gram order CountTrie counts; the CLI's --order and a checkpoint's gate order are bounded by it. */
+export const MAX_NGRAM_ORDER = 32;
 
 /** Where a number may lie; `integer` ones count something. */
 export interface NumberRange {

@@ -1,3 +1,5 @@
+import { MAX_NGRAM_ORDER } from '../experiment/settingRanges';
+
 /**
  * Token id of the start of a file. It is a context, never a predicted token, so
  * it is not in the vocabulary and its own unigram is never counted.
@@ -50,9 +52,6 @@ export interface CountState {
   continuationCountsOfCounts: number[];
   files: string[];
 }
-
-/** The highest n-gram order counted; the CLI's --order and a checkpoint's gate order are bounded by it. */
-export const MAX_NGRAM_ORDER = 32;
 
 /**
  * Counts of every n-gram up to `order` over integer token ids, with what

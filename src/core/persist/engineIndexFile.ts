@@ -1,4 +1,5 @@
 import type { EngineIndexState } from '../engine/completionEngine';
+import { quoted } from '../text/quote';
 import { StateFileError, decodeStateFile, encodeStateFile, readStateFile, writeStateFileAtomic } from './stateFile';
 
 /** The state-file kind of the engine's saved index. */
@@ -58,10 +59,10 @@ function checkIndex(header: unknown, tokens: Float32Array | Int32Array | undefin
       throw invalid(`file entry ${index} is malformed`);
     }
     const end = offset + (length as number);
-    if (end > tokens.length) throw invalid(`the token ids of ${path} run past the end`);
+    if (end > tokens.length) throw invalid(`the token ids of ${quoted(path)} run past the end`);
     const ids = tokens.subarray(offset, end);
     for (let i = 0; i < ids.length; i++) {
-      if (!(ids[i] >= 0 && ids[i] < vocabulary.length)) throw invalid(`${path} has a token id outside the vocabulary`);
+      if (!(ids[i] >= 0 && ids[i] < vocabulary.length)) throw invalid(`${quoted(path)} has a token id outside the vocabulary`);
     }
     state.files.push(stamp === undefined ? { path, tokens: ids } : { path, stamp, tokens: ids });
     offset = end;

@@ -114,7 +114,7 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.len
 const describe = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /** `record[key]` if it lies in `range`, else the error naming the field, its range and (cut short) what the file holds. */
-function numberIn(record: Record<string, unknown>, key: string, range: NumberRange, prefix: string): number {
+function checkedNumber(record: Record<string, unknown>, key: string, range: NumberRange, prefix: string): number {
   const value = record[key];
   if (!isInRange(value, range)) throw invalid(`${prefix}.${key} must be ${describeRange(range)}, the file has ${describeValue(value)}`);
   return value;
@@ -123,14 +123,14 @@ function numberIn(record: Record<string, unknown>, key: string, range: NumberRan
 function checkConfig(value: unknown): LstmConfig {
   if (!isRecord(value)) throw invalid('the model has no LSTM configuration');
   const config = {} as LstmConfig;
-  for (const [key, range] of Object.entries(CONFIG_RANGES) as [keyof LstmConfig, NumberRange][]) config[key] = numberIn(value, key, range, 'config');
+  for (const [key, range] of Object.entries(CONFIG_RANGES) as [keyof LstmConfig, NumberRange][]) config[key] = checkedNumber(value, key, range, 'config');
   return config;
 }
 
 function checkHyper(value: unknown): ModelHyperParameters {
   if (!isRecord(value)) throw invalid('the model has no hyper-parameters');
   const numbers = {} as Omit<ModelHyperParameters, 'support'>;
-  for (const [key, range] of Object.entries(HYPER_RANGES) as [keyof typeof HYPER_RANGES, NumberRange][]) numbers[key] = numberIn(value, key, range, 'hyper');
+  for (const [key, range] of Object.entries(HYPER_RANGES) as [keyof typeof HYPER_RANGES, NumberRange][]) numbers[key] = checkedNumber(value, key, range, 'hyper');
   // Models saved before neighbour supports existed were all meta-trained on prefix supports.
   const support = value.support ?? 'prefix';
   if (support !== 'prefix' && support !== 'neighbours') throw invalid('hyper.support must be "prefix" or "neighbours"');
@@ -140,7 +140,7 @@ function checkHyper(value: unknown): ModelHyperParameters {
 function checkGate(value: unknown): GateParameters | undefined {
   if (value === undefined) return undefined;
   if (!isRecord(value)) throw invalid('the gate must be an object');
-  const order = numberIn(value, 'order', MODEL_FIELD_RANGES.ngramOrder, 'gate');
+  const order = checkedNumber(value, 'order', MODEL_FIELD_RANGES.ngramOrder, 'gate');
   const { weights, bias } = value;
   if (!Array.isArray(weights) || weights.length !== GATE_FEATURE_COUNT) {
     throw invalid(`the gate needs ${GATE_FEATURE_COUNT} weights, the file has ${Array.isArray(weights) ? weights.length : 'none'}`);
@@ -160,7 +160,7 @@ function checkProvenance(value: unknown): Record<string, string | number> {
     if (key.length > MAX_PROVENANCE_TEXT) throw invalid(`${name} has a name longer than ${MAX_PROVENANCE_TEXT} characters`);
     const range = PROVENANCE_RANGES[key];
     if (range !== undefined) {
-      provenance[key] = numberIn(value, key, range, 'provenance');
+      provenance[key] = checkedNumber(value, key, range, 'provenance');
     } else if ((typeof entry === 'string' && entry.length <= MAX_PROVENANCE_TEXT) || (typeof entry === 'number' && Number.isFinite(entry))) {
       provenance[key] = entry;
     } else {
@@ -181,7 +181,7 @@ function checkGroup(
   const missing = Object.keys(expected).filter((name) => !Object.hasOwn(declared, name));
   if (missing.length > 0) throw invalid(`${group} lacks ${missing.join(', ')}`);
   const extra = Object.keys(declared).find((name) => !Object.hasOwn(expected, name));
-  if (extra !== undefined) throw invalid(`${group} has unknown tensors ${quoted(extra)}`);
+  if (extra !== undefined) throw invalid(`${group} has an unknown tensor ${quoted(extra)}`);
   const values: Record<string, Float32Array> = {};
   for (const name of Object.keys(expected)) {
     const shape = declared[name];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import {
+  MAX_HEADER_BYTES,
   MAX_STATE_FILE_BYTES,
   STATE_FILE_FORMAT_VERSION,
   StateFileError,
@@ -27,6 +28,12 @@ function sample(): Buffer {
       ['empty', new Float32Array(0)],
     ]),
   });
+}
+
+function u32(value: number): Buffer {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32LE(value);
+  return bytes;
 }
 
 /** Re-seals a modified buffer with a valid checksum, as a forger or a buggy writer would. */
@@ -119,6 +126,17 @@ describe('state file', () => {
     // The kind length field follows the 16-byte preamble.
     bytes.writeUInt32LE(1 << 30, 16);
     rejects(reseal(bytes), 'content', /runs past the end/);
+  });
+
+  it('refuses a header over the limit before parsing it, and never writes one', () => {
+    const spaces = ' '.repeat(MAX_HEADER_BYTES);
+    assert.throws(() => encodeStateFile({ kind: 'engine-index', header: { note: spaces }, blobs: new Map() }), RangeError);
+    // Whitespace around `{}` is valid JSON: only the limit can refuse it.
+    const kind = Buffer.from('engine-index');
+    const header = Buffer.from(`{}${spaces}`);
+    const bytes = Buffer.concat([sample().subarray(0, 16), u32(kind.length), kind, u32(header.length), header, u32(0), Buffer.alloc(4)]);
+    bytes.writeUInt32LE(bytes.length, 12);
+    rejects(reseal(bytes), 'content', new RegExp(`the header is ${header.length} bytes, the limit is ${MAX_HEADER_BYTES}`));
   });
 
   it('quotes a foreign kind cut short', () => {

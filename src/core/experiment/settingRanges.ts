@@ -75,7 +75,7 @@ export function clampTrainingOverrides<T extends Partial<Record<string, number>>
   const clamped: Partial<Record<string, number>> = { ...overrides };
   for (const [key, value] of Object.entries(overrides)) {
     const range = ranges[key];
-    if (range !== undefined && value !== undefined) clamped[key] = clampToRange(value, range, Math.min(range.max, Math.max(range.min, 0)));
+    if (range !== undefined && value !== undefined) clamped[key] = clampToRange(value, range, range.min);
   }
   return clamped as T;
 }

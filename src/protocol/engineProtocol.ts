@@ -1,6 +1,7 @@
 import type { Completion, Continuation, EngineStats, FileUpdate } from '../core/engine/completionEngine';
 import type { TaskGraphSnapshot } from '../core/graph/taskGraph';
-import { isRecord, itemsOf, quote } from './guards';
+import { isRecord, itemsOf } from './guards';
+import { describeValue } from '../core/text/quote';
 import { LEARNER_NAMES } from './trainingEvents';
 import type { LearnerName, SupportKind, TrainingEvent } from './trainingEvents';
 
@@ -222,7 +223,7 @@ function expectAbsolutePath(value: unknown, what: string): string {
 export function parseRequestEnvelope(message: unknown): RequestEnvelope {
   if (!isRecord(message)) throw new ProtocolError('a request must be an object');
   if (message.version !== ENGINE_PROTOCOL_VERSION) {
-    throw new ProtocolError(`protocol version ${quote(message.version)} is not ${ENGINE_PROTOCOL_VERSION}`);
+    throw new ProtocolError(`protocol version ${describeValue(message.version)} is not ${ENGINE_PROTOCOL_VERSION}`);
   }
   if (!Number.isInteger(message.id)) throw new ProtocolError('a request needs an integer id');
   const request = message.request;
@@ -304,7 +305,7 @@ function parseRequest(request: Record<string, unknown>): EngineRequest {
     case 'model/load':
       return { type: request.type, path: expectAbsolutePath(request.path, `${request.type} path`) };
     default:
-      throw new ProtocolError(`unknown request type ${quote(request.type)}`);
+      throw new ProtocolError(`unknown request type ${describeValue(request.type)}`);
   }
 }
 
@@ -317,7 +318,7 @@ function parseStartTraining(request: Record<string, unknown>): StartTrainingRequ
   if (!isRecord(request.overrides)) throw new ProtocolError('training/start needs an overrides object (it may be empty)');
   const overrides: TrainingOverrides = {};
   for (const [key, value] of Object.entries(request.overrides)) {
-    if (!(TRAINING_OVERRIDE_KEYS as readonly string[]).includes(key)) throw new ProtocolError(`training/start: unknown setting ${quote(key)}`);
+    if (!(TRAINING_OVERRIDE_KEYS as readonly string[]).includes(key)) throw new ProtocolError(`training/start: unknown setting ${describeValue(key)}`);
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new ProtocolError(`training/start: ${key} must be a finite number ≥ 0`);
     }
@@ -325,7 +326,7 @@ function parseStartTraining(request: Record<string, unknown>): StartTrainingRequ
   }
   const support = request.support;
   if (support !== undefined && support !== 'prefix' && support !== 'neighbours') {
-    throw new ProtocolError(`training/start: support must be "prefix" or "neighbours", got ${quote(support)}`);
+    throw new ProtocolError(`training/start: support must be "prefix" or "neighbours", got ${describeValue(support)}`);
   }
   return { type: 'training/start', learner: learner as LearnerName, modelPath, overrides, ...(support === undefined ? {} : { support }) };
 }
@@ -334,7 +335,7 @@ function parseStartTraining(request: Record<string, unknown>): StartTrainingRequ
 export function parseEventEnvelope(message: unknown): EventEnvelope | undefined {
   if (!isRecord(message) || message.event === undefined) return undefined;
   if (message.version !== ENGINE_PROTOCOL_VERSION) {
-    throw new ProtocolError(`protocol version ${quote(message.version)} is not ${ENGINE_PROTOCOL_VERSION}`);
+    throw new ProtocolError(`protocol version ${describeValue(message.version)} is not ${ENGINE_PROTOCOL_VERSION}`);
   }
   const event = message.event;
   if (!isRecord(event) || typeof event.type !== 'string') throw new ProtocolError('an event needs a type');
@@ -345,7 +346,7 @@ export function parseEventEnvelope(message: unknown): EventEnvelope | undefined 
 export function parseResponseEnvelope(message: unknown): ResponseEnvelope {
   if (!isRecord(message)) throw new ProtocolError('a response must be an object');
   if (message.version !== ENGINE_PROTOCOL_VERSION) {
-    throw new ProtocolError(`protocol version ${quote(message.version)} is not ${ENGINE_PROTOCOL_VERSION}`);
+    throw new ProtocolError(`protocol version ${describeValue(message.version)} is not ${ENGINE_PROTOCOL_VERSION}`);
   }
   if (!Number.isInteger(message.id)) throw new ProtocolError('a response needs an integer id');
   const id = message.id as number;

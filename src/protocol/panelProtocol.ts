@@ -1,4 +1,5 @@
-import { isFiniteNumber, isNonNegativeInteger, isRecord, itemsOf, quote } from './guards';
+import { isFiniteNumber, isNonNegativeInteger, isRecord, itemsOf } from './guards';
+import { describeValue } from '../core/text/quote';
 import { LEARNER_NAMES } from './trainingEvents';
 import type { FewShotRow, LearnerName, SupportKind, TrainingEvent, TrainingPhase } from './trainingEvents';
 
@@ -239,14 +240,14 @@ export function invalidInnerSteps(value: unknown): string | undefined {
 
 function invalidControls(controls: unknown): string | undefined {
   if (!isRecord(controls)) return 'controls must be an object';
-  if (!isLearner(controls.learner)) return `learner ${quote(controls.learner)} is not one of ${LEARNER_NAMES.join(', ')}`;
+  if (!isLearner(controls.learner)) return `learner ${describeValue(controls.learner)} is not one of ${LEARNER_NAMES.join(', ')}`;
   const problem =
     prefixed('alpha', invalidWeight(controls.alpha)) ??
     prefixed('beta', invalidWeight(controls.beta)) ??
     prefixed('innerLr', invalidInnerLr(controls.innerLr)) ??
     prefixed('innerSteps', invalidInnerSteps(controls.innerSteps));
   if (problem !== undefined) return problem;
-  if (!isSupport(controls.support)) return `support ${quote(controls.support)} is not one of ${SUPPORT_KINDS.join(', ')}`;
+  if (!isSupport(controls.support)) return `support ${describeValue(controls.support)} is not one of ${SUPPORT_KINDS.join(', ')}`;
   return undefined;
 }
 
@@ -259,8 +260,8 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
   if (!isRecord(event)) return 'a training event must be an object';
   switch (event.type) {
     case 'training-state':
-      if (!(TRAINING_PHASES as readonly unknown[]).includes(event.phase)) return `unknown training phase ${quote(event.phase)}`;
-      if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
+      if (!(TRAINING_PHASES as readonly unknown[]).includes(event.phase)) return `unknown training phase ${describeValue(event.phase)}`;
+      if (!isLearner(event.learner)) return `unknown learner ${describeValue(event.learner)}`;
       if (!isNonNegativeInteger(event.step) || !isNonNegativeInteger(event.totalSteps)) return 'training-state needs whole step and totalSteps';
       if (event.message !== undefined && typeof event.message !== 'string') return 'training-state message must be text';
       return undefined;
@@ -270,20 +271,20 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
       }
       return undefined;
     case 'outer-step':
-      if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
+      if (!isLearner(event.learner)) return `unknown learner ${describeValue(event.learner)}`;
       if (!isNonNegativeInteger(event.step) || !isNonNegativeInteger(event.totalSteps) || !isFiniteNumber(event.metaLoss)) {
         return 'outer-step needs whole step and totalSteps and a finite metaLoss';
       }
       if (!(itemsOf(event.tasks)?.every((task) => typeof task === 'string') ?? false)) return 'outer-step tasks must be paths';
       return undefined;
     case 'adaptation-curve':
-      if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
+      if (!isLearner(event.learner)) return `unknown learner ${describeValue(event.learner)}`;
       if (typeof event.task !== 'string') return 'adaptation-curve needs a task path';
       if (!isNumberArray(event.queryLoss)) return 'adaptation-curve queryLoss must be finite numbers';
       if (event.baseline !== undefined && !isNumberArray(event.baseline)) return 'adaptation-curve baseline must be finite numbers';
       return undefined;
     case 'task-losses':
-      if (!isLearner(event.learner)) return `unknown learner ${quote(event.learner)}`;
+      if (!isLearner(event.learner)) return `unknown learner ${describeValue(event.learner)}`;
       if (!isNonNegativeInteger(event.k)) return 'task-losses needs a whole k';
       if (
         !(itemsOf(event.losses)?.every((loss) => isRecord(loss) && typeof loss.task === 'string' && isFiniteNumber(loss.before) && isFiniteNumber(loss.after)) ??
@@ -309,7 +310,7 @@ export function invalidTrainingEvent(event: unknown): string | undefined {
       }
       return undefined;
     default:
-      return `unknown training event type ${quote(event.type)}`;
+      return `unknown training event type ${describeValue(event.type)}`;
   }
 }
 
@@ -323,16 +324,16 @@ function invalidGraph(graph: unknown): string | undefined {
       return 'every node needs a path, tokens ≥ 0 and an integer community';
     }
     if ((node.lossBefore !== undefined && !isFiniteNumber(node.lossBefore)) || (node.lossAfter !== undefined && !isFiniteNumber(node.lossAfter))) {
-      return `node ${quote(node.path)} has a loss that is not a finite number`;
+      return `node ${describeValue(node.path)} has a loss that is not a finite number`;
     }
-    if (paths.has(node.path)) return `node ${quote(node.path)} appears twice`;
+    if (paths.has(node.path)) return `node ${describeValue(node.path)} appears twice`;
     paths.add(node.path);
   }
   for (const edge of edges) {
     if (!isRecord(edge) || typeof edge.source !== 'string' || typeof edge.target !== 'string' || !isFiniteNumber(edge.weight)) {
       return 'every edge needs source, target and weight';
     }
-    if (!paths.has(edge.source) || !paths.has(edge.target)) return `edge ${quote(edge.source)} → ${quote(edge.target)} names a missing node`;
+    if (!paths.has(edge.source) || !paths.has(edge.target)) return `edge ${describeValue(edge.source)} → ${describeValue(edge.target)} names a missing node`;
   }
   return undefined;
 }
@@ -407,14 +408,14 @@ function invalidChange(change: unknown): string | undefined {
     case 'backend':
       return typeof change.backend === 'string' ? undefined : 'a backend change needs a name';
     default:
-      return `unknown change kind ${quote(change.kind)}`;
+      return `unknown change kind ${describeValue(change.kind)}`;
   }
 }
 
 function invalidVersion(message: Record<string, unknown>): string | undefined {
   return message.version === PANEL_PROTOCOL_VERSION
     ? undefined
-    : `protocol version ${quote(message.version)} is not ${PANEL_PROTOCOL_VERSION}`;
+    : `protocol version ${describeValue(message.version)} is not ${PANEL_PROTOCOL_VERSION}`;
 }
 
 /** Why `message` is not a valid host → webview message, or undefined when it is. */
@@ -435,7 +436,7 @@ export function invalidHostToPanelMessage(message: unknown): string | undefined 
       }
       return undefined;
     default:
-      return `unknown message type ${quote(message.type)}`;
+      return `unknown message type ${describeValue(message.type)}`;
   }
 }
 
@@ -447,7 +448,7 @@ export function invalidPanelCommand(command: unknown): string | undefined {
     case 'pause':
       return undefined;
     case 'setLearner':
-      return isLearner(command.learner) ? undefined : `learner ${quote(command.learner)} is not one of ${LEARNER_NAMES.join(', ')}`;
+      return isLearner(command.learner) ? undefined : `learner ${describeValue(command.learner)} is not one of ${LEARNER_NAMES.join(', ')}`;
     case 'setAlpha':
       return prefixed('α', invalidWeight(command.value));
     case 'setBeta':
@@ -457,7 +458,7 @@ export function invalidPanelCommand(command: unknown): string | undefined {
     case 'setInnerSteps':
       return prefixed('the inner steps', invalidInnerSteps(command.value));
     case 'setSupport':
-      return isSupport(command.support) ? undefined : `support ${quote(command.support)} is not one of ${SUPPORT_KINDS.join(', ')}`;
+      return isSupport(command.support) ? undefined : `support ${describeValue(command.support)} is not one of ${SUPPORT_KINDS.join(', ')}`;
     case 'selectTask':
       return typeof command.path === 'string' && command.path.length > 0 ? undefined : 'selectTask needs a path';
     case 'exportCsv':
@@ -467,7 +468,7 @@ export function invalidPanelCommand(command: unknown): string | undefined {
         ? undefined
         : 'exportPng needs a chart name and a base64 PNG data URL';
     default:
-      return `unknown command ${quote(command.kind)}`;
+      return `unknown command ${describeValue(command.kind)}`;
   }
 }
 
@@ -484,7 +485,7 @@ export function invalidPanelToHostMessage(message: unknown): string | undefined 
     case 'panel/command':
       return invalidPanelCommand(message.command);
     default:
-      return `unknown message type ${quote(message.type)}`;
+      return `unknown message type ${describeValue(message.type)}`;
   }
 }
 

@@ -143,7 +143,7 @@ describe('state file', () => {
     const foreign = encodeStateFile({ kind: 'k'.repeat(1000), header: {}, blobs: new Map() });
     assert.throws(
       () => decodeStateFile(foreign, 'engine-index'),
-      (error: unknown) => error instanceof StateFileError && error.problem === 'wrong-kind' && error.message.length < 300 && /"k+…"/.test(error.message),
+      (error: unknown) => error instanceof StateFileError && error.problem === 'wrong-kind' && error.message.length < 300 && /"k+"…/.test(error.message),
     );
   });
 

@@ -182,31 +182,63 @@ function literalToken(text: string, start: number, end: number): string {
   return chunkStart === start ? text.slice(start, end) : out + text.slice(chunkStart, end);
 }
 
-/** End of a JS regex literal at text[i] === '/', or -1 when it reaches a newline or the end. */
-function scanRegex(text: string, i: number, n: number): number {
-  let j = i + 1;
-  let inClass = false;
-  while (j < n) {
-    const c = text.charCodeAt(j);
-    if (c === BACKSLASH) {
-      if (j + 1 < n && text.charCodeAt(j + 1) === LF) return -1;
-      j += 2;
-      continue;
-    }
-    if (c === LF) return -1;
-    if (inClass) {
-      if (c === CLOSE_BRACKET) inClass = false;
-    } else if (c === OPEN_BRACKET) {
-      inClass = true;
-    } else if (c === SLASH) {
-      if (j === i + 1) return -1; // '//' is a comment, not an empty regex
-      j++;
-      while (j < n && isAsciiFlag(text.charCodeAt(j), ASCII_LETTER)) j++;
-      return j;
-    }
-    j++;
+/** Marks of `RegexFailures`: a scan that reaches a position outside (or inside) a `[...]` class fails from there. */
+const FAILS_OUTSIDE_CLASS = 1;
+const FAILS_IN_CLASS = 2;
+
+/**
+ * Where regex scans of one text already failed. A scan's outcome from a
+ * position depends only on the text and on whether it is inside a class, so
+ * a later scan that reaches a marked position fails at once; each position is
+ * walked by at most two failing scans, which keeps a line such as `(/[` × 10,000
+ * (a '/' retried at every step) linear instead of quadratic.
+ */
+class RegexFailures {
+  private marks: Uint8Array | undefined;
+
+  constructor(private readonly text: string) {}
+
+  /** End of a JS regex literal at text[i] === '/', or -1 when it reaches a newline or the end. */
+  scan(i: number, n: number): number {
+    if (this.text.charCodeAt(i + 1) === SLASH) return -1; // '//' is a comment, not an empty regex
+    const end = this.walk(i, n, false);
+    if (end < 0) this.walk(i, n, true);
+    return end;
   }
-  return -1;
+
+  /** The regex automaton from i + 1; with `mark`, it records every position and state it passes as failing. */
+  private walk(i: number, n: number, mark: boolean): number {
+    const text = this.text;
+    if (mark && this.marks === undefined) this.marks = new Uint8Array(n);
+    const marks = this.marks;
+    let j = i + 1;
+    let inClass = false;
+    while (j < n) {
+      if (marks !== undefined) {
+        const state = inClass ? FAILS_IN_CLASS : FAILS_OUTSIDE_CLASS;
+        if ((marks[j] & state) !== 0) return -1;
+        if (mark) marks[j] |= state;
+      }
+      const c = text.charCodeAt(j);
+      if (c === BACKSLASH) {
+        if (j + 1 < n && text.charCodeAt(j + 1) === LF) return -1;
+        j += 2;
+        continue;
+      }
+      if (c === LF) return -1;
+      if (inClass) {
+        if (c === CLOSE_BRACKET) inClass = false;
+      } else if (c === OPEN_BRACKET) {
+        inClass = true;
+      } else if (c === SLASH) {
+        j++;
+        while (j < n && isAsciiFlag(text.charCodeAt(j), ASCII_LETTER)) j++;
+        return j;
+      }
+      j++;
+    }
+    return -1;
+  }
 }
 
 /** Can a '/' after token `prev` (undefined at the start) begin a JS regex literal? */
@@ -261,32 +293,40 @@ function scanPythonString(text: string, j: number, quote: number, n: number): nu
   return scanQuoted(text, j, quote, n);
 }
 
-/** End of a backtick template at text[i], skipping nested `${...}` expressions. */
-function scanTemplate(text: string, i: number, n: number): number {
+/**
+ * End of a backtick template at text[i], skipping nested `${...}` expressions.
+ * Templates nest inside expressions without limit, so the open expressions
+ * are kept on an explicit stack: no input depth can overflow the call stack.
+ */
+function scanTemplate(text: string, i: number, n: number, regexes: RegexFailures): number {
+  /** Brace depth of each open `${...}` whose nested template is being scanned. */
+  const suspended: number[] = [];
+  let inExpression = false;
+  let depth = 0;
+  let prev = 0; // previous significant character inside the expression
   let j = i + 1;
   while (j < n) {
     const c = text.charCodeAt(j);
-    if (c === BACKSLASH) {
-      j += 2;
+    if (!inExpression) {
+      if (c === BACKSLASH) {
+        j += 2;
+      } else if (c === BACKTICK) {
+        j++;
+        if (suspended.length === 0) return j;
+        // Back in the enclosing expression, where the whole template counts as one backtick.
+        depth = suspended.pop() as number;
+        prev = BACKTICK;
+        inExpression = true;
+      } else if (c === DOLLAR && j + 1 < n && text.charCodeAt(j + 1) === OPEN_BRACE) {
+        j += 2;
+        depth = 1;
+        prev = OPEN_BRACE;
+        inExpression = true;
+      } else {
+        j++;
+      }
       continue;
     }
-    if (c === BACKTICK) return j + 1;
-    if (c === DOLLAR && j + 1 < n && text.charCodeAt(j + 1) === OPEN_BRACE) {
-      j = scanTemplateExpression(text, j + 2, n);
-      continue;
-    }
-    j++;
-  }
-  return n;
-}
-
-/** Skips a `${...}` body (j is just after '${'); returns the index after its closing '}'. */
-function scanTemplateExpression(text: string, start: number, n: number): number {
-  let j = start;
-  let depth = 1;
-  let prev = OPEN_BRACE; // previous significant character inside the expression
-  while (j < n) {
-    const c = text.charCodeAt(j);
     if (isSpace(c)) {
       j++;
       continue;
@@ -308,7 +348,7 @@ function scanTemplateExpression(text: string, start: number, n: number): number 
         continue;
       }
       if (isAsciiFlag(prev, REGEX_AFTER_IN_TEMPLATE)) {
-        const k = scanRegex(text, j, n);
+        const k = regexes.scan(j, n);
         if (k >= 0) {
           j = k;
           prev = SLASH;
@@ -317,15 +357,20 @@ function scanTemplateExpression(text: string, start: number, n: number): number 
       }
     }
     if (c === BACKTICK) {
-      j = scanTemplate(text, j, n);
-      prev = c;
+      suspended.push(depth);
+      inExpression = false;
+      j++;
       continue;
     }
     if (c === OPEN_BRACE) {
       depth++;
     } else if (c === CLOSE_BRACE) {
       depth--;
-      if (depth === 0) return j + 1;
+      if (depth === 0) {
+        inExpression = false;
+        j++;
+        continue;
+      }
     }
     // An astral character leaves its low surrogate here, which, like the code
     // point Python would keep, is in no character class the scanner checks.
@@ -431,6 +476,7 @@ export function tokenize(text: string, kind: LanguageKind): string[] {
   const isJs = kind === 'js';
   const tokens: string[] = [];
   const n = text.length;
+  const regexes = new RegexFailures(text);
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
@@ -462,7 +508,7 @@ export function tokenize(text: string, kind: LanguageKind): string[] {
         continue;
       }
       if (isJs && regexAllowedAfter(tokens.length > 0 ? tokens[tokens.length - 1] : undefined)) {
-        const k = scanRegex(text, i, n);
+        const k = regexes.scan(i, n);
         if (k >= 0) {
           tokens.push(literalToken(text, i, k));
           i = k;
@@ -477,7 +523,7 @@ export function tokenize(text: string, kind: LanguageKind): string[] {
       continue;
     }
     if (c === BACKTICK) {
-      const end = scanTemplate(text, i, n);
+      const end = scanTemplate(text, i, n, regexes);
       tokens.push(literalToken(text, i, end));
       i = end;
       continue;

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { languageKindOf, tokenize } from '../../../../src/core/text/lexer';
 import type { LanguageKind } from '../../../../src/core/text/lexer';
+import { assertLinearTime } from '../../linearTime';
 import { randomSnippet, referenceTokenize, removeTempDirs, seededRandom } from './referenceLexer';
 import type { Snippet } from './referenceLexer';
 
@@ -157,6 +158,50 @@ describe('lexer', () => {
     const pythonSpace = /[\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
     assert.deepEqual(tokens, [`/p${M}q/`, ';', `"a${M}b"`, ';', `\`x${M}y\``, ';', `'r${M}s'`]);
     for (const token of tokens) assert.ok(!pythonSpace.test(token), token);
+  });
+
+  describe('hostile input', () => {
+    // The reference recurses too (Python stops it at ~500 levels), so there is no parity to check here.
+    it('lexes templates nested 50,000 deep without overflowing the stack, as one token', () => {
+      for (const kind of ['js', 'python'] as const) {
+        for (const level of ['`${', '`${\n']) {
+          const tokens = tokenize(`x = ${level.repeat(50_000)}`, kind);
+          assert.equal(tokens.length, 3, `${kind} ${JSON.stringify(level)}`);
+          assert.ok(tokens[2].startsWith('`${'));
+        }
+      }
+      assert.deepEqual(tokenize(`${'`${'.repeat(20_000)}${'}`'.repeat(20_000)} y`, 'js').slice(1), ['y']);
+    });
+
+    // Each unit is repeated on one line, between a head and a tail; in the first four, every '/' may start
+    // a regex that fails only at the line's end.
+    const adversarial: [what: string, kind: LanguageKind, head: string, unit: string, tail: string][] = [
+      ['a regex retried after every "("', 'js', 'x = ', '(/[', ''],
+      ['a regex retried after every "="', 'js', 'x ', '=/[', ''],
+      ['a regex retried inside a template expression', 'js', 'x = `${', '(/[', '}`'],
+      ['a regex retried after an escaped backslash', 'js', '', '(/\\\\[', ''],
+      ['unterminated quotes', 'js', '', "'a\\", ''],
+      ['unterminated block comments', 'js', '', '/*', ''],
+      ['unterminated templates', 'js', '', '`${`', ''],
+      ['numbers with dots', 'js', '', '1.1e', ''],
+      ['unterminated triple quotes', 'python', '', "r'''", ''],
+    ];
+    for (const [what, kind, head, unit, tail] of adversarial) {
+      it(`takes time linear in the input on ${what} (${JSON.stringify(unit)})`, function () {
+        this.timeout(300_000);
+        assertLinearTime(what, (scale) => {
+          const text = head + unit.repeat(Math.ceil((scale * 16_000) / unit.length)) + tail;
+          return () => tokenize(text, kind);
+        });
+      });
+    }
+
+    it('still finds a regex that starts after a failed one on the same line, as the reference does', () => {
+      const texts = ['(/[(/a/', '(/[ x = /b/g', '(/\\[ /a/ (/c/', '`${(/[(/a/ }`', '`${ (/[ }` /d/', 'a = /[/\\/] (/]/ /'];
+      const expected = referenceTokenize(texts.map((text) => toSnippet('js', text)));
+      texts.forEach((text, k) => assert.deepEqual(tokenize(text, 'js'), expected[k], text));
+      assert.deepEqual(tokenize('(/[(/a/', 'js'), ['(', '/', '[', '(', '/a/']);
+    });
   });
 
   describe('agrees with the reference lexer', function () {

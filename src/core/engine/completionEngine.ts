@@ -115,6 +115,7 @@ export class CompletionEngine {
   /**
    * Learns a file's current content, replacing what was learned from it before; bad input is skipped with a reason.
    * `stamp`, if given, is saved with the file by `exportState` so a later session can tell it is unchanged.
+   * Never throws for one file: a file that fails to learn is skipped and forgotten, so a batch of files goes on.
    */
   updateFile(path: string, bytes: Uint8Array, stamp?: string): FileUpdate {
     const prepared = prepareFile(path, bytes, this.maxFileBytes);
@@ -122,8 +123,15 @@ export class CompletionEngine {
       this.removeFile(path);
       return { path, status: 'skipped', reason: prepared.reason };
     }
-    this.model.learn(path, this.vocabulary.internAll(prepared.tokens));
-    this.graph.upsert(path, prepared.tokens);
+    try {
+      this.model.learn(path, this.vocabulary.internAll(prepared.tokens));
+      this.graph.upsert(path, prepared.tokens);
+    } catch (error) {
+      // Its old content is forgotten as for any skipped file, and so is the new if it got into the model.
+      this.forget(path);
+      const message = error instanceof Error ? error.message : String(error);
+      return { path, status: 'skipped', reason: `could not be learned (${message.slice(0, 200)})` };
+    }
     this.tokenCounts.set(path, prepared.tokens.length);
     if (stamp === undefined) this.stamps.delete(path);
     else this.stamps.set(path, stamp);
@@ -132,12 +140,17 @@ export class CompletionEngine {
   }
 
   removeFile(path: string): boolean {
-    if (!this.tokenCounts.delete(path)) return false;
+    if (!this.tokenCounts.has(path)) return false;
+    this.forget(path);
+    return true;
+  }
+
+  private forget(path: string): void {
+    this.tokenCounts.delete(path);
     this.stamps.delete(path);
     this.model.forget(path);
     this.graph.remove(path);
     if (path === this.openPath) this.closeOpenFile();
-    return true;
   }
 
   /**

@@ -37,6 +37,8 @@ const MAX_LINE_CHARS = 5000;
 const MAX_MEAN_LINE_CHARS = 300;
 /** Below this size a few long lines are ordinary code, not a minified bundle. */
 const MEAN_LINE_CHECK_MIN_CHARS = 4096;
+/** Longest error text quoted in a skip reason, so one odd failure cannot flood a log. */
+const MAX_REASON_CHARS = 200;
 
 export function isSkippedFile(result: CorpusFile | SkippedFile): result is SkippedFile {
   return 'reason' in result;
@@ -67,7 +69,13 @@ export function prepareFile(
   if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
   const minified = minifiedReason(text);
   if (minified !== undefined) return { relPath, reason: minified };
-  const tokens = tokenize(text, languageKindOf(relPath));
+  let tokens: string[];
+  try {
+    tokens = tokenize(text, languageKindOf(relPath));
+  } catch (error) {
+    // A lexer failure is this file's problem only: the batch or run it belongs to goes on without it.
+    return { relPath, reason: `could not be lexed (${errorMessage(error).slice(0, MAX_REASON_CHARS)})` };
+  }
   if (tokens.length === 0) return { relPath, reason: 'no tokens' };
   return { relPath, split: splitOf(relPath), tokens };
 }

@@ -71,6 +71,22 @@ describe('metacomplete CLI (bundled, through bin/)', () => {
     assert.ok(dumped.split('\t').length > 10);
   });
 
+  it('tokens and eval go through a file of templates nested 50,000 deep', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'metacomplete-nested-'));
+    try {
+      cpSync(join(fixture, 'operators'), join(folder, 'operators'), { recursive: true });
+      writeFileSync(join(folder, 'nested.ts'), `const x = ${'`${\n'.repeat(50_000)}`);
+      const tokens = cli('tokens', folder, '--out', join(folder, 'out'));
+      assert.equal(tokens.status, 0, tokens.stderr);
+      assert.equal(readFileSync(join(folder, 'out', splitOf('nested.ts'), 'nested.ts.tok'), 'utf8').split('\t').length, 4);
+      const run = cli('eval', folder, '--model', 'ngram', '--setting', 'static', '--json');
+      assert.equal(run.status, 0, run.stderr);
+      assert.ok((JSON.parse(run.stdout) as { files: number }).files > 0);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('a bad option is a usage error with exit code 2', () => {
     const run = cli('eval', fixture, '--model', 'gpt');
     assert.equal(run.status, 2);

@@ -42,6 +42,27 @@ describe('engine worker', () => {
     assert.equal(stats.files, 1);
   });
 
+  it('learns a whole batch that holds a file of templates nested 50,000 deep', async () => {
+    const updates = await client.request({
+      type: 'files/update',
+      files: [
+        { path: 'nested.ts', bytes: encode(`const x = ${'`${\n'.repeat(50_000)}`) },
+        { path: 'a.ts', bytes: encode('export const snorkelWidget = 1;') },
+      ],
+    });
+    assert.deepEqual(updates, [
+      { path: 'nested.ts', status: 'learned', tokens: 4 },
+      { path: 'a.ts', status: 'learned', tokens: 6 },
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'metacomplete-nested-'));
+    try {
+      const saved = await client.request({ type: 'engine/save', path: join(dir, 'index.bin') });
+      assert.equal(saved.files, 2, 'the index is saved with both files');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers a malformed request with an error and keeps serving', async () => {
     await assert.rejects(
       client.request({ type: 'completion/complete', path: 'c.ts', textBefore: 'x', k: 0 }),

@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { CompletionEngine } from '../../../../src/core/engine/completionEngine';
 import { tokenize } from '../../../../src/core/text/lexer';
+import { Vocabulary } from '../../../../src/core/text/vocabulary';
+import { withLexerThrowingOn } from '../text/throwingLexer';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -103,6 +105,39 @@ describe('CompletionEngine', () => {
       assert.ok(tokens.includes('quorvexLedger'), 'a ledger file, not the string helper');
       assert.ok(!tokens.includes('post9'), 'not the file itself');
     }
+  });
+
+  it('skips a file whose lexing throws, with the reason, learns the rest of the batch and forgets its old content', () => {
+    const engine = new CompletionEngine();
+    engine.updateFile('b.ts', encode('const zyxwaldo = 1;'));
+    const updates = withLexerThrowingOn('quorvexBoom', () =>
+      ['a.ts', 'b.ts', 'c.ts'].map((path, i) => engine.updateFile(path, encode(i === 1 ? 'quorvexBoom();' : `const plimsoll${i} = ${i};`))),
+    );
+    assert.deepEqual(updates.map((update) => update.status), ['learned', 'skipped', 'learned']);
+    assert.deepEqual(updates[1], { path: 'b.ts', status: 'skipped', reason: 'could not be lexed (Maximum call stack size exceeded)' });
+    assert.equal(engine.stats().files, 2);
+    assert.ok(!engine.complete('d.ts', 'zyx', 5).suggestions.some((s) => s.token === 'zyxwaldo'));
+  });
+
+  it('skips a file whose learning throws, with the reason, and keeps serving the others', () => {
+    const engine = new CompletionEngine();
+    engine.updateFile('b.ts', encode('const zyxwaldo = 1;'));
+    const internAll = Vocabulary.prototype.internAll;
+    Vocabulary.prototype.internAll = function (this: Vocabulary, tokens: readonly string[]) {
+      if (tokens.includes('quorvexBoom')) throw new RangeError('Array buffer allocation failed');
+      return internAll.call(this, tokens);
+    };
+    let updates;
+    try {
+      updates = [engine.updateFile('a.ts', encode('const plimsoll = 1;')), engine.updateFile('b.ts', encode('quorvexBoom();'))];
+    } finally {
+      Vocabulary.prototype.internAll = internAll;
+    }
+    assert.deepEqual(updates[1], { path: 'b.ts', status: 'skipped', reason: 'could not be learned (Array buffer allocation failed)' });
+    assert.equal(engine.stats().files, 1);
+    assert.equal(engine.complete('d.ts', 'plim', 3).suggestions[0].token, 'plimsoll');
+    assert.ok(!engine.complete('d.ts', 'zyx', 5).suggestions.some((s) => s.token === 'zyxwaldo'));
+    assert.equal(engine.exportState().files.length, 1, 'what is saved agrees with what is learned');
   });
 
   it('serialises the task graph with one node per learned file', () => {

@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { compareCodePoints, isSkippedFile, loadCorpus, prepareFile } from '../../../../src/core/text/corpus';
 import type { CorpusFile } from '../../../../src/core/text/corpus';
 import { writeTokenDump } from '../../../../src/core/text/dump';
 import { splitOf } from '../../../../src/core/text/split';
 import { freshTempDir, readTokenFiles, removeTempDirs, repoRoot, runReferencePrepare } from './referenceLexer';
+import { withLexerThrowingOn } from './throwingLexer';
 
 function writeTree(root: string, files: Record<string, string | Uint8Array>): void {
   for (const [relPath, content] of Object.entries(files)) {
@@ -84,6 +85,19 @@ describe('corpus', () => {
       const only = loadCorpus(root, { extensions: ['.py'], maxFileBytes: 8 });
       assert.deepEqual(only.files, []);
       assert.equal(only.skipped.find((s) => s.relPath === 'src/b.py')?.reason, 'file is 13 bytes, over the 8-byte limit');
+    });
+
+    it('skips a file the lexer throws on, naming the failure, and still loads the rest', () => {
+      const loaded = withLexerThrowingOn('quorvexBoom', () => {
+        writeTree(root, { 'src/boom.ts': 'const quorvexBoom = 1;\n' });
+        try {
+          return loadCorpus(root);
+        } finally {
+          rmSync(join(root, 'src', 'boom.ts'));
+        }
+      });
+      assert.deepEqual(loaded.files.map((f) => f.relPath), result.files.map((f) => f.relPath));
+      assert.equal(loaded.skipped.find((s) => s.relPath === 'src/boom.ts')?.reason, 'could not be lexed (Maximum call stack size exceeded)');
     });
 
     it('fails with a clear message when the folder is missing', () => {

@@ -7,7 +7,7 @@ import { NestedModel } from '../ngram/nestedModel';
 import { predictFrom } from '../ngram/tokenModel';
 import type { TokenDistribution } from '../ngram/tokenModel';
 import type { NestedModelOptions } from '../ngram/nestedModel';
-import { DEFAULT_MAX_FILE_BYTES, isSkippedFile, prepareFile } from '../text/corpus';
+import { DEFAULT_MAX_FILE_BYTES, failureReason, isSkippedFile, prepareFile } from '../text/corpus';
 import { isWordToken, languageKindOf, tokenize } from '../text/lexer';
 import { Vocabulary } from '../text/vocabulary';
 
@@ -129,8 +129,7 @@ export class CompletionEngine {
     } catch (error) {
       // Its old content is forgotten as for any skipped file, and so is the new if it got into the model.
       this.forget(path);
-      const message = error instanceof Error ? error.message : String(error);
-      return { path, status: 'skipped', reason: `could not be learned (${message.slice(0, 200)})` };
+      return { path, status: 'skipped', reason: failureReason('could not be learned', error) };
     }
     this.tokenCounts.set(path, prepared.tokens.length);
     if (stamp === undefined) this.stamps.delete(path);

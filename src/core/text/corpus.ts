@@ -37,7 +37,7 @@ const MAX_LINE_CHARS = 5000;
 const MAX_MEAN_LINE_CHARS = 300;
 /** Below this size a few long lines are ordinary code, not a minified bundle. */
 const MEAN_LINE_CHECK_MIN_CHARS = 4096;
-/** Longest error text quoted in a skip reason, so one odd failure cannot flood a log. */
+/** Longest error text quoted in a skip reason. */
 const MAX_REASON_CHARS = 200;
 
 export function isSkippedFile(result: CorpusFile | SkippedFile): result is SkippedFile {
@@ -74,10 +74,15 @@ export function prepareFile(
     tokens = tokenize(text, languageKindOf(relPath));
   } catch (error) {
     // A lexer failure is this file's problem only: the batch or run it belongs to goes on without it.
-    return { relPath, reason: `could not be lexed (${errorMessage(error).slice(0, MAX_REASON_CHARS)})` };
+    return { relPath, reason: failureReason('could not be lexed', error) };
   }
   if (tokens.length === 0) return { relPath, reason: 'no tokens' };
   return { relPath, split: splitOf(relPath), tokens };
+}
+
+/** A skip reason that quotes an unexpected error, capped so that one odd failure cannot flood a log. */
+export function failureReason(what: string, error: unknown): string {
+  return `${what} (${errorMessage(error).slice(0, MAX_REASON_CHARS)})`;
 }
 
 // The reference reads with encoding='utf-8', which keeps a BOM as a character.

@@ -3,6 +3,7 @@ import { CompletionEngine } from '../../../../src/core/engine/completionEngine';
 import { tokenize } from '../../../../src/core/text/lexer';
 import { Vocabulary } from '../../../../src/core/text/vocabulary';
 import { withLexerThrowingOn } from '../text/throwingLexer';
+import { assertLinearTime } from '../../linearTime';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -138,6 +139,16 @@ describe('CompletionEngine', () => {
     assert.equal(engine.complete('d.ts', 'plim', 3).suggestions[0].token, 'plimsoll');
     assert.ok(!engine.complete('d.ts', 'zyx', 5).suggestions.some((s) => s.token === 'zyxwaldo'));
     assert.equal(engine.exportState().files.length, 1, 'what is saved agrees with what is learned');
+  });
+
+  it('completes in time linear in the text before the cursor, even on a line of failing regex starts', function () {
+    this.timeout(300_000);
+    const engine = new CompletionEngine();
+    workspace(engine);
+    assertLinearTime('complete() after "(/[" repeated', (scale) => {
+      const textBefore = `x = ${'(/['.repeat(scale * 5_000)}`;
+      return () => engine.complete('src/ledger/new.ts', textBefore, 5);
+    });
   });
 
   it('serialises the task graph with one node per learned file', () => {

@@ -189,9 +189,10 @@ const FAILS_IN_CLASS = 2;
 /**
  * Where regex scans of one text already failed. A scan's outcome from a
  * position depends only on the text and on whether it is inside a class, so
- * a later scan that reaches a marked position fails at once; each position is
- * walked by at most two failing scans, which keeps a line such as `(/[` × 10,000
- * (a '/' retried at every step) linear instead of quadratic.
+ * a later scan that reaches a marked position fails at once: each position
+ * and state is walked by one failing scan only (twice: to fail, then to mark),
+ * which keeps a line such as `(/[` × 10,000, where every '/' starts a scan
+ * that runs to the line's end, linear instead of quadratic.
  */
 class RegexFailures {
   private marks: Uint8Array | undefined;

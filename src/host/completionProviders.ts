@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { Completion, Continuation } from '../core/engine/completionEngine';
 import { isWordToken, languageKindOf } from '../core/text/lexer';
-import { ghostTextOf, looksLikeSecret, tokenToText } from './textMapping';
+import { isSuggestible } from '../core/text/secrets';
+import { ghostTextOf, tokenToText } from './textMapping';
 import type { Config } from './config';
 import type { EngineHost } from './engineHost';
 import type { Indexer } from './indexer';
@@ -85,7 +86,7 @@ export class MetaCompletionProvider implements vscode.CompletionItemProvider {
     const range = new vscode.Range(position.translate(0, -completion.typedPrefix.length), position);
     const items = completion.suggestions
       .filter((suggestion) => isWordToken(suggestion.token) || /^["'`0-9]/.test(suggestion.token))
-      .filter((suggestion) => !looksLikeSecret(suggestion.token))
+      .filter((suggestion) => isSuggestible(suggestion.token))
       .map((suggestion, index) => {
         const percent = `MetaComplete ${Math.round(suggestion.probability * 100)}%`;
         const text = tokenToText(suggestion.token);

@@ -1,5 +1,9 @@
 // Which workspace files the indexer takes and why it leaves others out:
-// globs, secrets, build output, simple .gitignore patterns. No 'vscode' import.
+// globs, secret file names, build output, simple .gitignore patterns, links
+// out of the workspace. No 'vscode' import. Secrets inside files are redacted
+// by the engine (src/core/text/secrets.ts), not here.
+import { realpath } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 
 /** Never indexed by default: files that hold or look like they hold secrets. */
 export const SECRET_GLOBS: readonly string[] = [
@@ -139,112 +143,29 @@ export function contentKey(bytes: Uint8Array): string {
   return `${bytes.length}:${(hash >>> 0).toString(16)}`;
 }
 
-/** Only the start of a file is scanned for secrets: keys sit near the top, and a full scan would slow indexing. */
-export const SECRET_SCAN_BYTES = 64 * 1024;
-/** Values at least this long and more random than this (bits per character) look generated, like keys. */
-const MIN_SECRET_VALUE_LENGTH = 16;
-const MIN_SECRET_ENTROPY_BITS = 3.5;
-
-/** Shannon entropy of the characters of `text`, in bits per character. */
-export function characterEntropy(text: string): number {
-  const counts = new Map<string, number>();
-  for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
-  const length = [...text].length;
-  let entropy = 0;
-  for (const count of counts.values()) {
-    const p = count / length;
-    entropy -= p * Math.log2(p);
-  }
-  return entropy;
-}
-
-/** Identifiers and paths are mostly words; values with at least this share of word characters are not keys. */
-const MAX_SECRET_WORD_SHARE = 0.4;
-
-/** The share of `value`'s characters in word-like runs: `word` or `Word`, four letters or more, with a vowel. */
-function wordShare(value: string): number {
-  let inWords = 0;
-  for (const [word] of value.matchAll(/[A-Z][a-z]{3,}|[a-z]{4,}/g)) {
-    if (/[aeiouy]/i.test(word)) inWords += word.length;
-  }
-  return inWords / value.length;
-}
-
 /**
- * A credential-shaped value: long, no spaces or code punctuation, letters
- * mixed with digits, random-looking (entropy), and not made of words, as
- * `FlowResultV2` or `token_sha256_to_refresh` are though their entropy is high.
+ * Where symbolic links may lead: files whose real path is inside one of the
+ * workspace folders (themselves resolved, so a workspace opened through a
+ * link works). A link out of the workspace, to `~/.npmrc` or `/etc`, would
+ * have the indexer learn a file the user never opened as part of the code.
  */
-function isHighEntropyValue(value: string): boolean {
-  return (
-    value.length >= MIN_SECRET_VALUE_LENGTH &&
-    /^[A-Za-z0-9+/=_.~-]+$/.test(value) &&
-    /[0-9]/.test(value) &&
-    /[A-Za-z]/.test(value) &&
-    characterEntropy(value) > MIN_SECRET_ENTROPY_BITS &&
-    wordShare(value) < MAX_SECRET_WORD_SHARE
-  );
-}
+export class WorkspaceBoundary {
+  private readonly realRoots: Promise<string[]>;
 
-/** Token formats that are secrets wherever they appear; the reasons name the kind, never the value. */
-const SECRET_TOKEN_PATTERNS: readonly { pattern: RegExp; kind: string }[] = [
-  // The header followed by base64 (after real or escaped line breaks): a header alone, as in docs, is no key.
-  {
-    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\s|\\n|\\r)+[A-Za-z0-9+/=]{16,}/,
-    kind: 'a private key block (-----BEGIN ... PRIVATE KEY-----)',
-  },
-  { pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])/, kind: 'an AWS access key id' },
-  { pattern: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}/, kind: 'a GitHub token' },
-  { pattern: /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{40,}/, kind: 'a GitHub fine-grained token' },
-  { pattern: /(?<![A-Za-z0-9_])xox[baprs]-[A-Za-z0-9-]{10,}/, kind: 'a Slack token' },
-];
-
-/** `api_key = "..."`, `clientSecret: '...'`, `PASSWORD="..."`: a secret-like name given a quoted literal. */
-const SECRET_ASSIGNMENT =
-  /(?<![\w$-])([\w$]*?(?:api[_-]?key|secret|token|passw(?:or)?d|access[_-]?key|private[_-]?key|auth[_-]?key|credentials?)[\w$]*)["']?\s*(?::\s*[A-Za-z_$][\w$.]*\s*)?(?::=|[:=])\s*[bru]?(["'`])([^"'`\s]+)\2/gi;
-
-/** A `.env` line: `KEY=value` or `export KEY="value"`, with an optional comment after the value. */
-const ENV_LINE = /^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s#'"]*))\s*(?:#.*)?$/;
-/** A file is .env-like when at least this share of its meaningful lines are `KEY=value` lines (and at least two). */
-const ENV_LINE_SHARE = 0.8;
-
-/**
- * Why a file's content looks like it holds secrets, or undefined: private
- * key blocks, well-known token formats, a secret-named variable given a
- * high-entropy literal, or .env-style `KEY=value` lines with a high-entropy
- * value. Reads only the first SECRET_SCAN_BYTES. The reason names the line
- * and the kind of secret, never the secret itself, since it goes to the log.
- */
-export function secretContentReason(bytes: Uint8Array): string | undefined {
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, SECRET_SCAN_BYTES));
-  const lineOf = (index: number) => text.slice(0, index).split('\n').length;
-  for (const { pattern, kind } of SECRET_TOKEN_PATTERNS) {
-    const match = pattern.exec(text);
-    if (match !== null) return `content looks like a secret: ${kind} on line ${lineOf(match.index)}`;
+  constructor(roots: readonly string[]) {
+    this.realRoots = Promise.all(roots.map((root) => realpath(root).catch(() => resolve(root))));
   }
-  for (const match of text.matchAll(SECRET_ASSIGNMENT)) {
-    if (isHighEntropyValue(match[3])) {
-      return `content looks like a secret: a high-entropy value assigned to ${match[1]} on line ${lineOf(match.index ?? 0)}`;
+
+  /** Why `filePath` is not read (it resolves outside every folder), or undefined; a path that cannot be resolved is left to the read to report. */
+  async escapeReason(filePath: string): Promise<string | undefined> {
+    let real: string;
+    try {
+      real = await realpath(filePath);
+    } catch {
+      return undefined;
     }
+    const roots = await this.realRoots;
+    if (roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))) return undefined;
+    return 'it is a symbolic link (or lies under one) to a file outside the workspace folders, not followed';
   }
-  return envFileSecret(text);
-}
-
-/** The reason for a .env-like text (mostly `KEY=value` lines) with a high-entropy value, or undefined. */
-function envFileSecret(text: string): string | undefined {
-  const lines = text.split(/\r?\n/);
-  let meaningful = 0;
-  let assignments = 0;
-  let secret: { key: string; line: number } | undefined;
-  lines.forEach((line, index) => {
-    if (line.trim() === '' || line.trim().startsWith('#')) return;
-    meaningful++;
-    const match = ENV_LINE.exec(line);
-    if (match === null) return;
-    assignments++;
-    const value = match[2] ?? match[3] ?? match[4] ?? '';
-    if (secret === undefined && isHighEntropyValue(value)) secret = { key: match[1], line: index + 1 };
-  });
-  if (secret === undefined || assignments < 2 || assignments < meaningful * ENV_LINE_SHARE) return undefined;
-  return `content looks like a secret: a .env-style file with a high-entropy value for ${secret.key} on line ${secret.line}`;
 }

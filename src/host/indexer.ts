@@ -2,11 +2,11 @@ import * as vscode from 'vscode';
 import type { FileUpdate } from '../core/engine/completionEngine';
 import {
   FileFilter,
+  WorkspaceBoundary,
   contentKey,
   enabledGlobs,
   enginePath,
   gitignoreToGlobs,
-  secretContentReason,
 } from './fileFilter';
 import type { Config } from './config';
 import type { EngineHost } from './engineHost';
@@ -59,6 +59,7 @@ export class Indexer implements vscode.Disposable {
   private running: Promise<void> | undefined;
   private indexing = false;
   private indexScope: string;
+  private boundary: { folders: string; value: WorkspaceBoundary } | undefined;
 
   constructor(
     private readonly engine: EngineHost,
@@ -293,10 +294,11 @@ export class Indexer implements vscode.Disposable {
         for (const [name, type] of entries.sort(([a], [b]) => a.localeCompare(b))) {
           const relative = parent === '' ? name : `${parent}/${name}`;
           if ((type & vscode.FileType.Directory) !== 0) {
-            if ((type & vscode.FileType.SymbolicLink) !== 0) continue;
             // The trailing slash lets folder globs such as `**/.git/**` match the folder itself.
             const reason = filter.exclusionReason(`${relative}/`);
-            if (reason === undefined) next.push(relative);
+            // A linked folder is never entered: it may leave the workspace or loop back into it.
+            if ((type & vscode.FileType.SymbolicLink) !== 0) skip(`${relative}/`, reason ?? 'symbolic link to a folder, not followed');
+            else if (reason === undefined) next.push(relative);
             else skip(`${relative}/`, reason);
           } else if ((type & vscode.FileType.File) !== 0 && filter.isIncluded(relative)) {
             const reason = filter.exclusionReason(relative);
@@ -352,16 +354,28 @@ export class Indexer implements vscode.Disposable {
     return filter;
   }
 
-  /** The file's bytes, or undefined (logged with the reason) when it is too large, unreadable, or looks like it holds secrets. */
+  /**
+   * The file's bytes, or undefined (logged with the reason) when it is too
+   * large, unreadable, or a link out of the workspace. Secrets in the bytes
+   * are redacted by the engine when it learns them.
+   */
   private async readIndexable(candidate: Candidate): Promise<Uint8Array | undefined> {
-    const bytes = await this.readIfSmall(candidate);
-    if (bytes === undefined) return undefined;
-    const secret = secretContentReason(bytes);
-    if (secret !== undefined) {
-      this.logger.info(`Skipped ${candidate.path}: ${secret}.`);
-      return undefined;
+    if (candidate.uri.scheme === 'file') {
+      const escape = await this.workspaceBoundary().escapeReason(candidate.uri.fsPath);
+      if (escape !== undefined) {
+        this.logger.info(`Skipped ${candidate.path}: ${escape}.`);
+        return undefined;
+      }
     }
-    return bytes;
+    return this.readIfSmall(candidate);
+  }
+
+  /** The boundary of the current workspace folders, made again when they change. */
+  private workspaceBoundary(): WorkspaceBoundary {
+    const roots = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
+    const folders = JSON.stringify(roots);
+    if (this.boundary?.folders !== folders) this.boundary = { folders, value: new WorkspaceBoundary(roots) };
+    return this.boundary.value;
   }
 
   private async readIfSmall(candidate: Candidate): Promise<Uint8Array | undefined> {

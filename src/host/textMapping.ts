@@ -4,9 +4,6 @@
 import type { Continuation } from '../core/engine/completionEngine';
 import { isWordToken, tokenize } from '../core/text/lexer';
 import type { LanguageKind } from '../core/text/lexer';
-import { looksLikeSecret } from '../core/text/secrets';
-
-export { looksLikeSecret };
 
 /** The lexer shows whitespace inside string literals as U+2581. */
 export function tokenToText(token: string): string {

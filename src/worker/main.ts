@@ -4,8 +4,8 @@ import { parentPort } from 'node:worker_threads';
 import type { BackendChoice } from '../core/backend/backend';
 import { CompletionEngine } from '../core/engine/completionEngine';
 import type { CompletionMixer, ContinuationMixerFactory } from '../core/engine/completionEngine';
-import { looksLikeSecret } from '../core/text/secrets';
-import { languageKindOf, tokenize } from '../core/text/lexer';
+import { languageKindOf } from '../core/text/lexer';
+import { secretFreeTokens } from '../core/text/secrets';
 import { UNK_CLASS } from '../core/neural/batches';
 import { SUPPORT_NEIGHBOURS } from '../core/experiment/train';
 import { NeuralCompleter } from './neuralCompleter';
@@ -93,13 +93,14 @@ async function handle(request: EngineRequest): Promise<EngineResults[EngineReque
       return engine.continueLine(
         request.path,
         request.textBefore,
-        { closerAfter: request.textAfter.trimStart().charAt(0), isForbidden: looksLikeSecret },
+        { closerAfter: request.textAfter.trimStart().charAt(0) },
         { maxTokens: request.maxTokens, beamWidth: request.beamWidth, minProbability: request.minProbability },
         continuationMixer,
       );
     case 'model/adapt': {
       if (neural === undefined) throw new Error('No trained model yet: run MetaComplete: Start/Resume Meta-Training first.');
-      const tokens = tokenize(request.text, languageKindOf(request.path));
+      // Adaptation learns from the document's text: its secrets are redacted as an indexed file's are.
+      const tokens = secretFreeTokens(request.text, languageKindOf(request.path));
       if (neural.model.hyper.support !== 'neighbours') return neural.adapt(request.path, tokens);
       // A model meta-trained on neighbour supports adapts to the tokens of the file's nearest task-graph neighbours.
       return neural.adapt(request.path, tokens, engine.neighbourTokens(request.path, tokens, SUPPORT_NEIGHBOURS));

@@ -8,7 +8,8 @@ import { predictFrom } from '../ngram/tokenModel';
 import type { TokenDistribution } from '../ngram/tokenModel';
 import type { NestedModelOptions } from '../ngram/nestedModel';
 import { DEFAULT_MAX_FILE_BYTES, failureReason, isSkippedFile, prepareFile } from '../text/corpus';
-import { isWordToken, languageKindOf, tokenize } from '../text/lexer';
+import { isWordToken, languageKindOf } from '../text/lexer';
+import { isSuggestible, secretFreeTokens } from '../text/secrets';
 import { Vocabulary } from '../text/vocabulary';
 
 /**
@@ -84,6 +85,8 @@ export interface EngineStats {
 }
 
 const identifierTail = /[A-Za-z0-9_$]$/;
+/** Candidates asked for beyond k, so that k remain after the ones that may not be suggested are dropped. */
+const UNSUGGESTIBLE_SLACK = 8;
 
 /**
  * The count-based engine behind completions: every workspace file is learned
@@ -196,9 +199,11 @@ export class CompletionEngine {
 
   /** The file's tokens before the cursor (a typed identifier prefix split off), read into the cache. */
   private readCursor(path: string, textBefore: string): { tokens: string[]; typedPrefix: string; context: Int32Array } {
-    const tokens = tokenize(textBefore, languageKindOf(path));
+    // The cache learns what the user typed, so the typed text's secrets are redacted as a file's are.
+    const tokens = secretFreeTokens(textBefore, languageKindOf(path));
     let typedPrefix = '';
-    if (tokens.length > 0 && identifierTail.test(textBefore) && isWordToken(tokens[tokens.length - 1])) {
+    const last = tokens[tokens.length - 1];
+    if (last !== undefined && identifierTail.test(textBefore) && isWordToken(last) && textBefore.endsWith(last)) {
       typedPrefix = tokens.pop() as string;
     }
     this.observePrefix(path, tokens);
@@ -207,10 +212,14 @@ export class CompletionEngine {
     return { tokens, typedPrefix, context };
   }
 
-  /** The k most likely tokens that extend `typedPrefix` (not equal to it). */
+  /**
+   * The k most likely tokens that extend `typedPrefix` (not equal to it) and
+   * may be suggested (`isSuggestible`): the one filter of both the suggest
+   * list and ghost text, which covers a loaded model's class tokens too.
+   */
   private topAfter(distribution: TokenDistribution, typedPrefix: string, k: number): { token: string; probability: number }[] {
-    return predictFrom(distribution, this.vocabulary, typedPrefix, k + 1)
-      .filter((prediction) => prediction.token !== typedPrefix)
+    return predictFrom(distribution, this.vocabulary, typedPrefix, k + 1 + UNSUGGESTIBLE_SLACK)
+      .filter((prediction) => prediction.token !== typedPrefix && isSuggestible(prediction.token))
       .slice(0, k)
       .map(({ token, probability }) => ({ token, probability }));
   }

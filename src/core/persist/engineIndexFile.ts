@@ -1,5 +1,6 @@
 import type { EngineIndexState } from '../engine/completionEngine';
 import { quoted } from '../text/quote';
+import { isSecretToken, redactedPlaceholder } from '../text/secrets';
 import { StateFileError, decodeStateFile, encodeStateFile, readStateFile, writeStateFileAtomic } from './stateFile';
 
 /** The state-file kind of the engine's saved index. */
@@ -9,7 +10,7 @@ export const ENGINE_INDEX_KIND = 'engine-index';
  * tokens (lexer or `prepareFile` changes): an index of old tokens is then
  * rebuilt rather than mixed with new ones.
  */
-export const ENGINE_INDEX_VERSION = 1;
+export const ENGINE_INDEX_VERSION = 2;
 
 interface IndexHeader {
   indexVersion: number;
@@ -28,7 +29,9 @@ export function encodeEngineIndex(state: EngineIndexState): Buffer {
     offset += file.tokens.length;
     return file.stamp === undefined ? { path: file.path, length: file.tokens.length } : { path: file.path, stamp: file.stamp, length: file.tokens.length };
   });
-  const header: IndexHeader = { indexVersion: ENGINE_INDEX_VERSION, vocabulary: state.vocabulary, files };
+  // Learned tokens are secret-free already; a loaded model's classes join the vocabulary too, and are checked here.
+  const vocabulary = state.vocabulary.map((token, id) => (isSecretToken(token) ? redactedPlaceholder(id) : token));
+  const header: IndexHeader = { indexVersion: ENGINE_INDEX_VERSION, vocabulary, files };
   return encodeStateFile({ kind: ENGINE_INDEX_KIND, header, blobs: new Map([['tokens', tokens]]) });
 }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { tensorGroupsOf } from '../experiment/model';
 import type { TrainedModel } from '../experiment/model';
 import type { ParamMap } from '../neural/lstm';
+import { isSecretToken, redactedPlaceholder } from '../text/secrets';
 import { MODEL_CHECKPOINT_VERSION, MODEL_KIND, checkModel, parseModelCheckpoint } from './modelFormat';
 import type { GroupName, ModelCheckpointContents, ModelHeader } from './modelFormat';
 import { StateFileError, encodeStateFile, readStateFile, writeStateFileAtomic } from './stateFile';
@@ -26,7 +27,8 @@ export function encodeModel(model: TrainedModel): Buffer {
     checkpointVersion: MODEL_CHECKPOINT_VERSION,
     learner: model.learner,
     config: { ...model.config },
-    classTokens: model.classTokens,
+    // A checkpoint is shared with a team: a class token that is a secret is never written.
+    classTokens: model.classTokens.map((token, index) => (isSecretToken(token) ? redactedPlaceholder(index) : token)),
     hyper: model.hyper,
     provenance: model.provenance,
     ...(model.gate === undefined ? {} : { gate: model.gate }),

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { languageKindOf, tokenize } from './lexer';
+import { languageKindOf } from './lexer';
+import { secretFreeTokens } from './secrets';
 import { splitOf } from './split';
 import type { Split } from './split';
 
@@ -71,7 +72,8 @@ export function prepareFile(
   if (minified !== undefined) return { relPath, reason: minified };
   let tokens: string[];
   try {
-    tokens = tokenize(text, languageKindOf(relPath));
+    // Secrets are redacted here, the one place every learning path reads a file through.
+    tokens = secretFreeTokens(text, languageKindOf(relPath));
   } catch (error) {
     // A lexer failure is this file's problem only: the batch or run it belongs to goes on without it.
     return { relPath, reason: failureReason('could not be lexed', error) };

@@ -1,14 +1,15 @@
 import * as assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   FileFilter,
-  SECRET_SCAN_BYTES,
-  characterEntropy,
+  WorkspaceBoundary,
   contentKey,
   enabledGlobs,
   enginePath,
   gitignoreToGlobs,
   globToRegExp,
-  secretContentReason,
 } from '../../../src/host/fileFilter';
 
 const filter = (options: Partial<ConstructorParameters<typeof FileFilter>[0]> = {}) =>
@@ -83,80 +84,37 @@ describe('contentKey', () => {
   });
 });
 
-describe('secretContentReason', () => {
-  const reasonFor = (text: string) => secretContentReason(new TextEncoder().encode(text));
-  // Built from parts so that this test file does not itself look like it leaks a key to secret scanners.
-  const githubToken = ['ghp', '_', 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'].join('');
-  const slackToken = ['xoxb', '-', '1234567890-0987654321-AbCdEfGhIjKlMnOp'].join('');
-  const pemHeader = ['-----BEGIN', 'RSA PRIVATE KEY-----'].join(' ');
+describe('WorkspaceBoundary', () => {
+  let base: string;
 
-  it('finds well-known secret formats and names the kind and line, never the value', () => {
-    const cases: [string, RegExp][] = [
-      [`const key = \`\n${pemHeader}\nMIIEpAIBAAKCAQEA\n\`;`, /private key block .* on line 2/],
-      [`${['-----BEGIN', 'OPENSSH PRIVATE KEY-----'].join(' ')}\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=`, /private key block/],
-      [`const pem = "${['-----BEGIN', 'PRIVATE KEY-----'].join(' ')}\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC";`, /private key block/],
-      ["export const awsKeyId = 'AKIAIOSFODNN7EXAMPLE';", /an AWS access key id on line 1/],
-      [`fetch(url, { headers: { authorization: 'token ${githubToken}' } });`, /a GitHub token/],
-      [`const hook = '${slackToken}';`, /a Slack token/],
-    ];
-    for (const [text, expected] of cases) {
-      const reason = reasonFor(text) ?? '';
-      assert.match(reason, expected, text);
-      assert.ok(!reason.includes('AKIAIOSFODNN7EXAMPLE') && !reason.includes(githubToken), `the reason leaks the value: ${reason}`);
+  before(() => {
+    base = mkdtempSync(join(tmpdir(), 'metacomplete-links-'));
+    mkdirSync(join(base, 'workspace', 'src'), { recursive: true });
+    mkdirSync(join(base, 'home'));
+    writeFileSync(join(base, 'home', '.npmrc'), '//registry.npmjs.org/:_authToken=0f2a9c71-5b3e-4d8a-9e6f-1c2b3a4d5e6f\n');
+    writeFileSync(join(base, 'workspace', 'src', 'real.ts'), 'export const a = 1;\n');
+    symlinkSync(join(base, 'home', '.npmrc'), join(base, 'workspace', 'src', 'npmrc.ts'));
+    symlinkSync(join(base, 'workspace', 'src', 'real.ts'), join(base, 'workspace', 'src', 'alias.ts'));
+    symlinkSync(join(base, 'home'), join(base, 'workspace', 'home-link'));
+    symlinkSync(join(base, 'workspace'), join(base, 'workspace-link'));
+  });
+
+  after(() => rmSync(base, { recursive: true, force: true }));
+
+  it('refuses a linked file or a file under a linked folder whose real path leaves every workspace folder', async () => {
+    const boundary = new WorkspaceBoundary([join(base, 'workspace')]);
+    assert.match((await boundary.escapeReason(join(base, 'workspace', 'src', 'npmrc.ts'))) ?? '', /symbolic link .* outside the workspace folders, not followed/);
+    assert.match((await boundary.escapeReason(join(base, 'workspace', 'home-link', '.npmrc'))) ?? '', /outside the workspace/);
+  });
+
+  it('reads plain files and links that stay inside, also in a workspace opened through a link', async () => {
+    for (const root of [join(base, 'workspace'), join(base, 'workspace-link')]) {
+      const boundary = new WorkspaceBoundary([root]);
+      assert.equal(await boundary.escapeReason(join(root, 'src', 'real.ts')), undefined, root);
+      assert.equal(await boundary.escapeReason(join(root, 'src', 'alias.ts')), undefined, root);
     }
-  });
-
-  it('finds a high-entropy literal given to a secret-named variable, whatever the language', () => {
-    const value = 'q8Zr3Kp0Vx7LmN2sTb9WcY4h';
-    for (const text of [
-      `api_key = "${value}"`,
-      `const stripeApiKey = '${value}';`,
-      `const clientSecret: string = "${value}";`,
-      `{ "apiKey": "${value}" }`,
-      `private static final String DB_PASSWORD = "${value}";`,
-    ]) {
-      assert.match(reasonFor(text) ?? '', /a high-entropy value assigned to \w+ on line 1/, text);
-    }
-  });
-
-  it('leaves ordinary code alone: low-entropy or spaced literals, token-named code, comparisons', () => {
-    for (const text of [
-      "const apiKey = process.env.API_KEY;",
-      "const tokenType = 'identifier';",
-      "const password = 'changeme';",
-      "const secretMessage = 'this is not a secret at all';",
-      "if (token === 'aaaaaaaaaaaaaaaaaaaaaaaa') return;",
-      "const tokenPattern = '[A-Za-z_$][A-Za-z0-9_$]*';",
-      "export const AKIA_PREFIX = 'AKIA';",
-      "const dashes = '-----BEGIN CERTIFICATE-----';",
-      `// Pass the PEM key (${['-----BEGIN', 'PRIVATE KEY-----'].join(' ')} ... -----END PRIVATE KEY-----).`,
-      'export const SIGNIN_TOKEN = "/oauth2/v2.0/token";',
-      'const FLOW_PASSWORD_REQUIRED_V2 = "FlowExistingAccountPasswordRequiredResultV2";',
-      "const SHA256_TOKEN_TO_REFRESH = 'token_sha256_to_refresh';",
-      "MAX_SIZE=1024\nLOG_LEVEL=debug\nNAME=metacomplete\n",
-    ]) {
-      assert.equal(reasonFor(text), undefined, text);
-    }
-  });
-
-  it('finds .env-style files with a high-entropy value, and not a constants module or one stray line', () => {
-    const env = '# local settings\nexport NODE_ENV=development\nPORT=3000\nSTRIPE_LIVE=sk9Vq2Lx7Rt4Wm8Np3Zb6Hc1\n';
-    assert.match(reasonFor(env) ?? '', /a \.env-style file with a high-entropy value for STRIPE_LIVE on line 4/);
-    const quoted = 'DATABASE_URL="postgres://localhost/db"\nSESSION="Zq3Xv8Rk1Lm6Tp9Wb2Nc5Hd7"\n';
-    assert.match(reasonFor(quoted) ?? '', /SESSION on line 2/);
-    const module = 'import os\n\nCHECKSUM=Zq3Xv8Rk1Lm6Tp9Wb2Nc5Hd7\n\ndef main():\n    print(os.getcwd())\n    return 0\n';
-    assert.equal(reasonFor(module), undefined);
-  });
-
-  it('scans only the first SECRET_SCAN_BYTES of a file', () => {
-    const padding = `${'// filler line of an ordinary source file\n'.repeat(Math.ceil(SECRET_SCAN_BYTES / 40))}`;
-    assert.equal(reasonFor(`${padding}const awsKeyId = 'AKIAIOSFODNN7EXAMPLE';\n`), undefined);
-    assert.match(reasonFor(`const awsKeyId = 'AKIAIOSFODNN7EXAMPLE';\n${padding}`) ?? '', /AWS access key id/);
-  });
-
-  it('measures character entropy in bits', () => {
-    assert.equal(characterEntropy('aaaa'), 0);
-    assert.equal(characterEntropy('abab'), 1);
-    assert.equal(characterEntropy('abcdefgh'), 3);
+    const two = new WorkspaceBoundary([join(base, 'workspace'), join(base, 'home')]);
+    assert.equal(await two.escapeReason(join(base, 'workspace', 'src', 'npmrc.ts')), undefined, 'a link into another workspace folder stays inside');
+    assert.equal(await two.escapeReason(join(base, 'workspace', 'src', 'missing.ts')), undefined, 'the read reports a missing file');
   });
 });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { detokenize, ghostTextOf, looksLikeSecret, needsSpaceBetween, tokenToText } from '../../../src/host/textMapping';
+import { detokenize, ghostTextOf, needsSpaceBetween, tokenToText } from '../../../src/host/textMapping';
 
 describe('textMapping', () => {
   describe('detokenize', () => {
@@ -58,17 +58,6 @@ describe('textMapping', () => {
 
     it('shows nothing for an empty continuation', () => {
       assert.equal(of('a = ', []), undefined);
-    });
-  });
-
-  describe('looksLikeSecret', () => {
-    it('flags long random-looking string literals and nothing else', () => {
-      assert.equal(looksLikeSecret("'AKIAIOSFODNN7EXAMPLEwJalrXUtnFEMI'"), true);
-      assert.equal(looksLikeSecret('"ghp_9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e"'), true);
-      assert.equal(looksLikeSecret("'application/json'"), false);
-      assert.equal(looksLikeSecret('"hello\u2581world\u2581from\u2581here"'), false);
-      assert.equal(looksLikeSecret('"aaaaaaaaaaaaaaaaaaaa"'), false);
-      assert.equal(looksLikeSecret('zorblaxFrobnicateEverythingNow'), false);
     });
   });
 });

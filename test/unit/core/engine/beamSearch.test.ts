@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { beamSearch, lineStep } from '../../../../src/core/engine/beamSearch';
 import type { BeamModel, BeamOptions, Candidate, LineRules } from '../../../../src/core/engine/beamSearch';
-import { looksLikeSecret } from '../../../../src/core/text/secrets';
+import { isSuggestible } from '../../../../src/core/text/secrets';
 
 /**
  * A language model given as a table: the candidates after each generated
@@ -22,7 +22,7 @@ function tableModel(table: Record<string, Candidate[]>): BeamModel & { expanded:
   };
 }
 
-const js: LineRules = { language: 'js', closerAfter: '', isForbidden: looksLikeSecret };
+const js: LineRules = { language: 'js', closerAfter: '', isForbidden: (token) => !isSuggestible(token) };
 const options: BeamOptions = { beamWidth: 4, maxTokens: 16, minProbability: 0.05 };
 const greedy: BeamOptions = { ...options, beamWidth: 1 };
 /** A near-certain next token. */

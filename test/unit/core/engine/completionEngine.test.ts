@@ -1,9 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { CompletionEngine } from '../../../../src/core/engine/completionEngine';
+import { encodeEngineIndex } from '../../../../src/core/persist/engineIndexFile';
 import { tokenize } from '../../../../src/core/text/lexer';
 import { Vocabulary } from '../../../../src/core/text/vocabulary';
 import { withLexerThrowingOn } from '../text/throwingLexer';
 import { assertLinearTime } from '../../linearTime';
+import { ORDINARY_CODE, SECRETS, SECRET_NPMRC, SECRET_TS, filler } from '../text/secretFixtures';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -157,5 +159,64 @@ describe('CompletionEngine', () => {
     const snapshot = JSON.parse(JSON.stringify(engine.snapshot()));
     assert.equal(snapshot.nodes.length, 7);
     assert.ok(snapshot.edges.length > 0);
+  });
+
+  describe('secrets', () => {
+    const ghost = { beamWidth: 4, maxTokens: 16, minProbability: 0.001 };
+    /** Every token the engine learned, saved, or offers after `context` (suggest list and ghost text). */
+    function reachable(engine: CompletionEngine, contexts: readonly string[]): { where: string; text: string }[] {
+      const found = engine.trainingFiles().flatMap((file) => file.tokens.map((token) => ({ where: `learned from ${file.path}`, text: token })));
+      found.push({ where: 'saved index', text: encodeEngineIndex(engine.exportState()).toString('latin1') });
+      for (const context of contexts) {
+        for (const suggestion of engine.complete('open.ts', context, 50).suggestions) found.push({ where: `suggested after ${context}`, text: suggestion.token });
+        found.push({ where: `ghost text after ${context}`, text: engine.continueLine('open.ts', context, { closerAfter: '' }, ghost).tokens.join(' ') });
+      }
+      return found;
+    }
+
+    function assertNoSecret(found: readonly { where: string; text: string }[]): void {
+      for (const secret of SECRETS) {
+        const leak = found.find((item) => item.text.includes(secret.fragment));
+        assert.equal(leak, undefined, `${secret.name} reached the ${leak?.where}`);
+      }
+    }
+
+    it("learns a workspace file with secrets but never learns, saves or suggests the secrets, the key after 64 KB included", () => {
+      const engine = new CompletionEngine();
+      for (let i = 0; i < 3; i++) {
+        assert.equal(engine.updateFile(`src/config${i}.ts`, encode(SECRET_TS)).status, 'learned');
+        assert.equal(engine.updateFile(`linked/npmrc${i}.py`, encode(SECRET_NPMRC)).status, 'learned');
+      }
+      const learned = engine.trainingFiles().find((file) => file.path === 'src/config0.ts')?.tokens ?? [];
+      assert.ok(learned.includes('total900') && learned.includes('deployKey'), 'the rest of the file is learned');
+      assert.ok(learned.includes('password'), 'the names are learned, only the values are not');
+      assertNoSecret(reachable(engine, ['let password = ', 'export const login = { user: ', 'export const deployKey = ', '//registry.npmjs.org/:_authToken=', 'const stripe = new Stripe(']));
+    });
+
+    it('never learns a secret typed in the open document, from a completion request or ghost text', () => {
+      const engine = new CompletionEngine();
+      workspace(engine);
+      const typed = `${SECRET_TS}\n${SECRET_NPMRC}\nconst next = `;
+      engine.complete('open.ts', typed, 5);
+      engine.continueLine('open.py', SECRET_NPMRC, { closerAfter: '' }, ghost);
+      assertNoSecret(reachable(engine, [typed]));
+    });
+
+    it('learns ordinary code that names tokens, passwords and keys token for token', () => {
+      const engine = new CompletionEngine();
+      engine.updateFile('src/ordinary.ts', encode(ORDINARY_CODE));
+      assert.deepEqual(engine.trainingFiles()[0].tokens, tokenize(ORDINARY_CODE, 'js'));
+    });
+
+    it('never offers a 24 KB template literal, though it learns it', () => {
+      const engine = new CompletionEngine();
+      const template = `\`${filler(24 * 1024)}\``;
+      for (let i = 0; i < 4; i++) engine.updateFile(`src/big${i}.ts`, encode(`export const big = ${template};\n`));
+      assert.ok(engine.trainingFiles()[0].tokens.some((token) => token.length > 24_000), 'the literal is learned');
+      const suggestions = engine.complete('open.ts', 'export const big = ', 10).suggestions;
+      assert.ok(suggestions.every((suggestion) => suggestion.token.length <= 200), 'suggested');
+      const line = engine.continueLine('open.ts', 'export const big = ', { closerAfter: '' }, ghost);
+      assert.ok(line.tokens.every((token) => token.length <= 200), 'ghost text');
+    });
   });
 });

@@ -19,6 +19,7 @@ import {
 } from '../../../../src/core/persist/modelCheckpoint';
 import { parseModelCheckpoint } from '../../../../src/core/persist/modelFormat';
 import { StateFileError, crc32, decodeStateFile, encodeStateFile } from '../../../../src/core/persist/stateFile';
+import { SECRETS } from '../text/secretFixtures';
 
 const config: LstmConfig = { vocabSize: 6, embeddingSize: 3, hiddenSize: 4, layers: 2 };
 const classTokens = [UNK_TOKEN, 'const', 'x', '=', ';', 'return'];
@@ -135,6 +136,24 @@ describe('model checkpoint', () => {
     assert.equal(old.hyper.support, 'prefix');
     disposeTrainedModel(old);
     assert.throws(() => decodeModel(withHeader(saved, (header) => ((header.hyper as Record<string, unknown>).support = 'siblings'))), /hyper\.support must be "prefix" or "neighbours"/);
+  });
+
+  it('never writes a class token that is a secret: it is replaced by a placeholder the lexer cannot make', () => {
+    const model = makeModel(false);
+    const secrets = SECRETS.slice(2, 6).map((secret) => `'${secret.value}'`);
+    model.classTokens = [UNK_TOKEN, 'const', secrets[0], '=', secrets[1], `"${SECRETS[3].value}"`];
+    try {
+      const saved = encodeModel(model);
+      for (const secret of SECRETS) assert.ok(!saved.includes(secret.fragment), `${secret.name} is written to the checkpoint`);
+      const decoded = decodeModel(saved);
+      assert.deepEqual(decoded.classTokens.slice(0, 4), [UNK_TOKEN, 'const', decoded.classTokens[2], '=']);
+      assert.match(decoded.classTokens[2], /\s/, 'a placeholder holds a space, which no token the lexer makes has');
+      assert.equal(new Set(decoded.classTokens).size, decoded.classTokens.length, 'placeholders stay distinct');
+      assert.deepEqual(model.classTokens[4], secrets[1], "the model in memory is the caller's and unchanged");
+      disposeTrainedModel(decoded);
+    } finally {
+      disposeTrainedModel(model);
+    }
   });
 
   it('refuses to save a model that could not be loaded again', () => {

@@ -5,6 +5,7 @@ import { compareCodePoints, isSkippedFile, loadCorpus, prepareFile } from '../..
 import type { CorpusFile } from '../../../../src/core/text/corpus';
 import { writeTokenDump } from '../../../../src/core/text/dump';
 import { splitOf } from '../../../../src/core/text/split';
+import { SECRETS, SECRET_NPMRC, SECRET_TS } from './secretFixtures';
 import { freshTempDir, readTokenFiles, removeTempDirs, repoRoot, runReferencePrepare } from './referenceLexer';
 import { withLexerThrowingOn } from './throwingLexer';
 
@@ -120,6 +121,16 @@ describe('corpus', () => {
       const result = prepareFile('lib/x.ts', new TextEncoder().encode('let y = `a ${b}`;\n'));
       assert.ok(!isSkippedFile(result));
       assert.deepEqual(result, { relPath: 'lib/x.ts', split: splitOf('lib/x.ts'), tokens: ['let', 'y', '=', '`a\u2581${b}`', ';'] });
+    });
+
+    it('keeps a file that holds secrets, without the secrets: the CLI never learns them', () => {
+      for (const [path, text] of [['config.ts', SECRET_TS], ['npmrc.py', SECRET_NPMRC]]) {
+        const result = prepareFile(path, new TextEncoder().encode(text));
+        assert.ok(!isSkippedFile(result), `${path} is learned`);
+        for (const secret of SECRETS) {
+          assert.ok(!result.tokens.some((token) => token.includes(secret.fragment)), `${secret.name} is learned from ${path}`);
+        }
+      }
     });
 
     it('reads text as the reference does: BOM kept, CRLF and CR turned into LF', () => {

@@ -4,6 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { splitOf } from '../../../src/core/text/split';
+import { SECRETS, SECRET_NPMRC, SECRET_TS } from '../core/text/secretFixtures';
 
 const repoRoot = join(__dirname, '..', '..', '..', '..');
 const launcher = join(repoRoot, 'bin', 'metacomplete.js');
@@ -210,5 +211,32 @@ describe('metacomplete CLI (bundled, through bin/)', () => {
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /corrupt/);
     assert.equal(cli('eval', fixture, '--model', 'mixture').status, 2, '--model mixture needs --checkpoint');
+  });
+
+  it('train and tokens on a folder with keys write none of them, however often they occur', function () {
+    this.timeout(300_000);
+    const folder = join(out, 'with-secrets');
+    cpSync(join(fixture, 'operators'), join(folder, 'operators'), { recursive: true });
+    // Repeated so that each secret is among the most frequent tokens: a class of the model, were it learned.
+    const secretLines = SECRET_TS.split('\n').filter((line) => !line.startsWith('export const total')).join('\n');
+    for (let i = 0; i < 4; i++) {
+      writeFileSync(join(folder, `config${i}.ts`), `${secretLines}\n`.repeat(40));
+      writeFileSync(join(folder, `npmrc${i}.py`), SECRET_NPMRC.repeat(40));
+    }
+    const checkpoint = join(out, 'secrets.mcmodel');
+    const train = cli('train', folder, '--out', checkpoint, '--all', ...tiny);
+    assert.equal(train.status, 0, train.stderr);
+    const written = readFileSync(checkpoint, 'latin1');
+    assert.match(written, /"classTokens":\["[^]*"password"/, 'the names around the secrets are classes');
+    const dump = join(out, 'secrets-tokens');
+    assert.equal(cli('tokens', folder, '--out', dump).status, 0);
+    const dumped = readdirSync(dump, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'latin1'))
+      .join('\n');
+    for (const secret of SECRETS) {
+      assert.ok(!written.includes(secret.fragment), `${secret.name} is in the checkpoint`);
+      assert.ok(!dumped.includes(secret.fragment), `${secret.name} is in the token dump`);
+    }
   });
 });

@@ -37,23 +37,22 @@ export interface SecretSpan {
 }
 
 /**
- * Token formats that are secrets wherever they appear. Each starts with a
- * fixed prefix after a non-word character and ends with one greedy run, so a
- * scan is linear in the text.
+ * Token formats that are secrets wherever they appear, with the fixed
+ * prefixes a run must hold for the pattern to be worth running. Each
+ * pattern starts with its prefix after a non-word character and ends with
+ * one greedy run, so a scan is linear in the run.
  */
-const TOKEN_SHAPES: readonly { kind: string; pattern: RegExp }[] = [
-  { kind: 'an AWS access key id', pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Za-z])/g },
-  { kind: 'a GitHub token', pattern: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}/g },
-  { kind: 'a GitHub fine-grained token', pattern: /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{40,}/g },
-  { kind: 'a Slack token', pattern: /(?<![A-Za-z0-9_])xox[abposr]-[A-Za-z0-9-]{10,}/g },
-  { kind: 'a Stripe secret key', pattern: /(?<![A-Za-z0-9_])[rs]k_(?:live|test)_[A-Za-z0-9]{16,}/g },
-  { kind: 'an npm token', pattern: /(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36,}/g },
-  { kind: 'a Google API key', pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}/g },
-  { kind: 'a JSON Web Token', pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g },
+const TOKEN_SHAPES: readonly { kind: string; prefixes: readonly string[]; pattern: RegExp }[] = [
+  { kind: 'an AWS access key id', prefixes: ['AKIA', 'ASIA'], pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Za-z])/g },
+  { kind: 'a GitHub token', prefixes: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'], pattern: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}/g },
+  { kind: 'a GitHub fine-grained token', prefixes: ['github_pat_'], pattern: /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{40,}/g },
+  { kind: 'a Slack token', prefixes: ['xox'], pattern: /(?<![A-Za-z0-9_])xox[abposr]-[A-Za-z0-9-]{10,}/g },
+  { kind: 'a Stripe secret key', prefixes: ['k_live_', 'k_test_'], pattern: /(?<![A-Za-z0-9_])[rs]k_(?:live|test)_[A-Za-z0-9]{16,}/g },
+  { kind: 'an npm token', prefixes: ['npm_'], pattern: /(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36,}/g },
+  { kind: 'a Google API key', prefixes: ['AIza'], pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}/g },
 ];
-
-/** `scheme://user:password@host`: the password part is the secret (group 1). */
-const URL_PASSWORD = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/:@'"`]*:([^\s/@'"`]+)@/g;
+/** A JSON Web Token: base64url header and payload, both JSON objects (`eyJ` is `{"`), and a signature. */
+const JSON_WEB_TOKEN = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
 
 /** `-----BEGIN RSA PRIVATE KEY-----`, `-----BEGIN OPENSSH PRIVATE KEY-----`, `-----BEGIN PGP PRIVATE KEY BLOCK-----`. */
 const KEY_BLOCK_HEADER = /-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----/y;
@@ -151,10 +150,37 @@ export function isHighEntropyValue(value: string): boolean {
  * says nothing about a key.
  */
 function isKeyRunChar(c: number): boolean {
-  return (
-    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
-    c === 0x2b || c === 0x2f || c === 0x5f || c === 0x2d
-  );
+  return c < 128 && KEY_RUN_CHARS[c] === 1;
+}
+
+const KEY_RUN_CHARS = new Uint8Array(128);
+for (const char of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') KEY_RUN_CHARS[char.charCodeAt(0)] = 1;
+
+/** Where a URL's authority ends: whitespace, a quote or a path. */
+function endsAuthority(c: number): boolean {
+  return c === 0x2f || c === 0x22 || c === 0x27 || c === 0x60 || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** The password of each `scheme://user:password@host`. */
+function urlPasswordSpans(text: string, spans: SecretSpan[]): void {
+  let at = text.indexOf('://');
+  while (at >= 0) {
+    const authority = at + 3;
+    let end = authority;
+    let colon = -1;
+    let atSign = -1;
+    for (; end < text.length; end++) {
+      const c = text.charCodeAt(end);
+      if (endsAuthority(c)) break;
+      if (c === 0x3a && colon < 0) colon = end;
+      else if (c === 0x40) atSign = end;
+    }
+    if (at > 0 && /[A-Za-z0-9]/.test(text.charAt(at - 1)) && colon >= 0 && colon + 1 < atSign) {
+      spans.push({ start: colon + 1, end: atSign, kind: 'a password in a URL' });
+    }
+    // The next search starts after this authority, so no character is read twice.
+    at = text.indexOf('://', end);
+  }
 }
 
 /** Private key blocks, from BEGIN to the matching END (or, without one, to the end of the base64 after the header). */
@@ -193,7 +219,13 @@ function keyBlockSpans(text: string, spans: SecretSpan[]): void {
 }
 
 /** Maximal base64/hex-alphabet runs that look generated. */
-function highEntropyRunSpans(text: string, spans: SecretSpan[]): void {
+/**
+ * Token shapes and high-entropy values within maximal runs of the key
+ * alphabet. Every shape but the JWT's (whose parts are joined by dots) lies
+ * inside one run and starts and ends at non-word characters, so only the
+ * few long runs of a text are matched against the shapes.
+ */
+function keyRunSpans(text: string, spans: SecretSpan[]): void {
   let i = 0;
   const n = text.length;
   while (i < n) {
@@ -203,9 +235,13 @@ function highEntropyRunSpans(text: string, spans: SecretSpan[]): void {
     }
     const start = i;
     while (i < n && isKeyRunChar(text.charCodeAt(i))) i++;
-    if (i - start >= MIN_SECRET_VALUE_LENGTH && isHighEntropyValue(text.slice(start, i))) {
-      spans.push({ start, end: i, kind: 'a high-entropy value' });
+    if (i - start < MIN_SHAPED_SECRET_CHARS) continue;
+    const run = text.slice(start, i);
+    for (const { kind, prefixes, pattern } of TOKEN_SHAPES) {
+      if (!prefixes.some((prefix) => run.includes(prefix))) continue;
+      for (const match of run.matchAll(pattern)) spans.push({ start: start + match.index, end: start + match.index + match[0].length, kind });
     }
+    if (isHighEntropyValue(run)) spans.push({ start, end: i, kind: 'a high-entropy value' });
   }
 }
 
@@ -302,14 +338,11 @@ function lineSecret(text: string, lineStart: number, lineEnd: number): SecretSpa
 export function findSecretSpans(text: string): SecretSpan[] {
   const spans: SecretSpan[] = [];
   keyBlockSpans(text, spans);
-  for (const { kind, pattern } of TOKEN_SHAPES) {
-    for (const match of text.matchAll(pattern)) spans.push({ start: match.index, end: match.index + match[0].length, kind });
+  if (text.includes('eyJ')) {
+    for (const match of text.matchAll(JSON_WEB_TOKEN)) spans.push({ start: match.index, end: match.index + match[0].length, kind: 'a JSON Web Token' });
   }
-  for (const match of text.matchAll(URL_PASSWORD)) {
-    const end = match.index + match[0].length - 1;
-    spans.push({ start: end - match[1].length, end, kind: 'a password in a URL' });
-  }
-  highEntropyRunSpans(text, spans);
+  keyRunSpans(text, spans);
+  urlPasswordSpans(text, spans);
   assignmentLineSpans(text, spans);
   return spans;
 }
@@ -351,8 +384,12 @@ function blank(run: string): string {
 
 /** Index of the opening quote of a string or template literal token (after a Python prefix such as `rb`), or -1. */
 function quoteIndexOf(token: string): number {
-  const match = /^[A-Za-z]{0,2}(["'`])/.exec(token);
-  return match === null || (match[0].length > 1 && !isWordToken(token.slice(0, match[0].length - 1))) ? -1 : match[0].length - 1;
+  for (let i = 0; i < 3 && i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c === 0x22 || c === 0x27 || c === 0x60) return i;
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) return -1;
+  }
+  return -1;
 }
 
 /** The text between a literal token's quotes, whitespace marks as spaces. */

@@ -133,7 +133,7 @@ function wordShare(value: string): number {
  * random-looking (entropy), and not made of words, as `FlowResultV2` or
  * `token_sha256_to_refresh` are though their entropy is high.
  */
-export function isHighEntropyValue(value: string): boolean {
+function isHighEntropyValue(value: string): boolean {
   return (
     value.length >= MIN_SECRET_VALUE_LENGTH &&
     !/[\s\u2581]/.test(value) &&

@@ -130,16 +130,17 @@ describe('secrets', () => {
       };
       const small = build(20_000);
       const large = build(160_000);
+      // The fastest of five runs, after a warm-up on the large text: GC and JIT noise only ever add time.
       const time = (text: string) => {
-        const times: number[] = [];
-        for (let run = 0; run < 3; run++) {
+        let fastest = Infinity;
+        for (let run = 0; run < 5; run++) {
           const started = performance.now();
           redactSecretText(text);
-          times.push(performance.now() - started);
+          fastest = Math.min(fastest, performance.now() - started);
         }
-        return times.sort((a, b) => a - b)[1];
+        return fastest;
       };
-      time(small);
+      time(large);
       assert.ok(large.length > 1_500_000, `${large.length} characters`);
       const [smallMs, largeMs] = [time(small), time(large)];
       assert.ok(largeMs < 20 * Math.max(smallMs, 1), `${smallMs.toFixed(1)} ms for ${small.length} characters, ${largeMs.toFixed(1)} ms for ${large.length}`);

@@ -13,6 +13,12 @@ export const MAX_SUGGESTION_CHARS = 200;
 /** Values at least this long and more random than this (bits per character) look generated, like keys. */
 const MIN_SECRET_VALUE_LENGTH = 16;
 const MIN_SECRET_ENTROPY_BITS = 3.5;
+/**
+ * A run outside any literal or name context counts from this length: code
+ * has identifiers such as `UpcastInt32AndMap` (17) that look random; keys
+ * of 16-19 characters are still found in a literal or given to a secret-named key.
+ */
+const MIN_UNQUOTED_SECRET_LENGTH = 20;
 /** Identifiers and paths are mostly words; values with at least this share of word characters are not keys. */
 const MAX_SECRET_WORD_SHARE = 0.4;
 /**
@@ -97,9 +103,15 @@ export function isSecretName(name: string): boolean {
   return last === 'key' && parts.length > 1 && KEY_QUALIFIERS.has(parts[parts.length - 2]);
 }
 
-/** Whether a value given to a secret-named key is taken as a secret: anything but short, punctuation-only or standard values. */
+/**
+ * Whether a value given to a secret-named key is taken as a secret: anything
+ * but short, punctuation-only or standard values, and names of secrets
+ * (`CLIENT_SECRET = "client_secret"`, `header: 'Authorization'`): a
+ * protocol's parameter names are code, not credentials.
+ */
 function mayBeAssignedSecret(value: string): boolean {
-  return value.length >= MIN_ASSIGNED_SECRET_CHARS && /[A-Za-z0-9]/.test(value) && !STANDARD_VALUES.has(value);
+  if (value.length < MIN_ASSIGNED_SECRET_CHARS || !/[A-Za-z0-9]/.test(value) || STANDARD_VALUES.has(value)) return false;
+  return !(/^[A-Za-z][A-Za-z0-9_-]*$/.test(value) && isSecretName(value));
 }
 
 /** Shannon entropy of the characters of `text`, in bits per character. */
@@ -118,14 +130,32 @@ export function characterEntropy(text: string): number {
   return entropy;
 }
 
-/** The share of `value`'s characters in word-like runs of four letters or more with a vowel. */
+/**
+ * The share of `value`'s characters in words: `Word` or `word` of four
+ * letters or more with a vowel, or an upper-case word between non-letters
+ * as in SCREAMING_SNAKE_CASE (`NGHTTP2_HTTP_1_1_REQUIRED`, `RGBA16_SNORM_EXT`).
+ * Random strings rarely reach 40 %: 2-7 % of random base64 of 16-40 characters do.
+ */
 function wordShare(value: string): number {
   let inWords = 0;
-  // `Word`, `word`, or a whole upper-case word, as in SCREAMING_SNAKE_CASE.
-  for (const [word] of value.matchAll(/[A-Z][a-z]{3,}|[a-z]{4,}|(?<![A-Za-z0-9])[A-Z]{4,}(?![A-Za-z0-9])/g)) {
-    if (/[aeiouy]/i.test(word)) inWords += word.length;
+  for (const [word] of value.matchAll(/[A-Z][a-z]{3,}|[a-z]{4,}|(?<![A-Za-z])[A-Z]{3,}(?![A-Za-z])/g)) {
+    if (/^[A-Z]+$/.test(word) || /[aeiouy]/i.test(word)) inWords += word.length;
   }
   return inWords / value.length;
+}
+
+/**
+ * A UUID names a resource (a REST route, an extension, a test fixture)
+ * far more often than it is a credential; one given to a secret-named key
+ * is still redacted.
+ */
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** An alphabet written out (`0123456789abcdef`, `ABC…xyz`): at least half its neighbours are consecutive characters. */
+function isAlphabet(value: string): boolean {
+  let consecutive = 0;
+  for (let i = 1; i < value.length; i++) if (value.charCodeAt(i) === value.charCodeAt(i - 1) + 1) consecutive++;
+  return consecutive >= (value.length - 1) / 2;
 }
 
 /**
@@ -140,7 +170,9 @@ function isHighEntropyValue(value: string): boolean {
     /[0-9]/.test(value) &&
     /[A-Za-z]/.test(value) &&
     characterEntropy(value) > MIN_SECRET_ENTROPY_BITS &&
-    wordShare(value) < MAX_SECRET_WORD_SHARE
+    wordShare(value) < MAX_SECRET_WORD_SHARE &&
+    !isAlphabet(value) &&
+    !UUID.test(value)
   );
 }
 
@@ -241,7 +273,7 @@ function keyRunSpans(text: string, spans: SecretSpan[]): void {
       if (!prefixes.some((prefix) => run.includes(prefix))) continue;
       for (const match of run.matchAll(pattern)) spans.push({ start: start + match.index, end: start + match.index + match[0].length, kind });
     }
-    if (isHighEntropyValue(run)) spans.push({ start, end: i, kind: 'a high-entropy value' });
+    if (run.length >= MIN_UNQUOTED_SECRET_LENGTH && isHighEntropyValue(run)) spans.push({ start, end: i, kind: 'a high-entropy value' });
   }
 }
 
@@ -251,11 +283,12 @@ function isKeyChar(c: number): boolean {
 
 /**
  * Whether an unquoted value reads as code rather than data: a name or a
- * member chain (`nextToken`, `process.env.TOKEN`), a call or an index. A
- * name that looks generated (`abc123def456ghi7`) is data.
+ * member chain (`nextToken`, `process.env.TOKEN`), a call, an index or a
+ * number (`AccessToken: 2002` in an enum). A name that looks generated
+ * (`abc123def456ghi7`) is data.
  */
 function isCodeLike(value: string): boolean {
-  if (/[()[\]{}]/.test(value)) return true;
+  if (/[()[\]{}]/.test(value) || /^-?[0-9]+(?:\.[0-9]+)?$/.test(value)) return true;
   if (!/^[A-Za-z_$][\w$.?]*$/.test(value)) return false;
   return !(value.length >= 8 && /[0-9]/.test(value) && wordShare(value) < MAX_SECRET_WORD_SHARE);
 }
@@ -424,10 +457,11 @@ export function isSecretToken(token: string): boolean {
 /**
  * A literal body that looks generated though it has characters outside the
  * base64 alphabet (`aB3$kL9#mN2@pQ5!`): mostly letters and digits, unlike a
- * regular expression's source, and not a URL.
+ * regular expression's source, and without the punctuation of a path or URL.
  */
 function isRandomLiteralBody(body: string): boolean {
-  if (body.includes('://') || !isHighEntropyValue(body)) return false;
+  // Paths, URLs, URNs, query strings and escape tables (`\xaa\xb5…`) have structure that generated keys lack.
+  if (/[:,/.=;\\]/.test(body) || !isHighEntropyValue(body)) return false;
   let alphanumeric = 0;
   for (let i = 0; i < body.length; i++) if (/[A-Za-z0-9]/.test(body[i])) alphanumeric++;
   return alphanumeric >= MIN_RANDOM_LITERAL_ALPHANUMERIC_SHARE * body.length;

@@ -83,6 +83,13 @@ describe('secrets', () => {
         "const token = '(';",
         'const tokens = [];\nfor (const token of tokenize(text)) tokens.push(token);',
         "MAX_SIZE=1024\nLOG_LEVEL=debug\nNAME=metacomplete\n",
+        // Found redacted in node_modules before the rules were narrowed: names, ids and tables, no credentials.
+        'gl.COMPRESSED_SRGB8_ALPHA8_ASTC_4x4_KHR; NGHTTP2_HTTP_1_1_REQUIRED; type UpcastInt32AndMap = 1;',
+        'const locationId = "1db06c96-014e-44e1-ac91-90b2d4b3e984";',
+        'export const CLIENT_SECRET = "client_secret";\nexport const ACCESS_TOKEN = "access_token";',
+        'enum Kind {\n  AccessToken: 2002,\n}',
+        "const hex = '0123456789abcdef';",
+        "const tag = 'tag:yaml.org,2002:int';",
       ]) {
         assert.deepEqual(tokensOf(text), tokenize(text, 'js'), text);
       }

@@ -72,7 +72,7 @@ export function prepareFile(
   if (minified !== undefined) return { relPath, reason: minified };
   let tokens: string[];
   try {
-    // Secrets are redacted here, the one place every learning path reads a file through.
+    // Secrets are redacted here, where the worker's indexing and the CLI read every file they learn.
     tokens = secretFreeTokens(text, languageKindOf(relPath));
   } catch (error) {
     // A lexer failure is this file's problem only: the batch or run it belongs to goes on without it.

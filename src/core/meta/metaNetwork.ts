@@ -8,6 +8,7 @@ import type { LstmState, ParamMap } from '../neural/lstm';
 import { dense, embeddingLookup } from '../neural/ops';
 import { SeededRandom } from '../neural/random';
 import { requireTasks } from './learner';
+import { NETWORK_NAMES } from './networkNames';
 import type { MetaLearner, OuterStepOptions, OuterStepResult } from './learner';
 import {
   cloneParams,
@@ -59,20 +60,6 @@ export interface MetaNetworkState {
   /** Encoder and hyper-network, see {@link NETWORK_NAMES}. */
   network: ParamMap;
 }
-
-/** Parameter names of the encoder (meta head) and hyper-network (meta tail). */
-export const NETWORK_NAMES = {
-  /** `[embed, task]`, applied to the current token's embedding. */
-  encoderInput: 'encoder.input',
-  /** `[embed, task]`, applied to the next token's embedding. */
-  encoderTarget: 'encoder.target',
-  /** `[task]`. */
-  encoderBias: 'encoder.bias',
-  /** `[task, 2 * embed + 2 * hidden]`: task embedding → adapter row [γᵢ, βᵢ, γₒ, βₒ]. */
-  hyperKernel: 'hyper.kernel',
-  /** `[2 * embed + 2 * hidden]`. */
-  hyperBias: 'hyper.bias',
-} as const;
 
 export interface MetaNetworkInit {
   /** Width of the task embedding. Default 16. */

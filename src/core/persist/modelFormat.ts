@@ -1,6 +1,6 @@
 import { UNK_TOKEN } from '../experiment/model';
 import type { ModelHyperParameters } from '../experiment/model';
-import { NETWORK_NAMES } from '../meta/metaNetwork';
+import { NETWORK_NAMES } from '../meta/networkNames';
 import { GATE_FEATURE_COUNT } from '../mix/gate';
 import type { GateParameters } from '../mix/gate';
 import type { LstmConfig } from '../neural/lstm';

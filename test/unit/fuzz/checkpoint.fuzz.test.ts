@@ -4,7 +4,7 @@ import { initBackend } from '../../../src/core/backend/backend';
 import { UNK_TOKEN, disposeTrainedModel } from '../../../src/core/experiment/model';
 import type { TrainedModel } from '../../../src/core/experiment/model';
 import { MODEL_FIELD_RANGES, TRAINING_SETTING_RANGES, isInRange } from '../../../src/core/experiment/settingRanges';
-import { NETWORK_NAMES } from '../../../src/core/meta/metaNetwork';
+import { NETWORK_NAMES } from '../../../src/core/meta/networkNames';
 import { GATE_FEATURE_COUNT } from '../../../src/core/mix/gate';
 import { flattenParams, initLstmParams } from '../../../src/core/neural/lstm';
 import type { LstmConfig, ParamMap } from '../../../src/core/neural/lstm';

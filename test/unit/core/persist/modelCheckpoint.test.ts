@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../../src/core/backend/backend';
 import { UNK_TOKEN, disposeTrainedModel, tensorGroupsOf } from '../../../../src/core/experiment/model';
 import type { TrainedModel } from '../../../../src/core/experiment/model';
-import { NETWORK_NAMES } from '../../../../src/core/meta/metaNetwork';
+import { NETWORK_NAMES } from '../../../../src/core/meta/networkNames';
 import { GATE_FEATURE_COUNT } from '../../../../src/core/mix/gate';
 import { flattenParams, initLstmParams } from '../../../../src/core/neural/lstm';
 import type { LstmConfig, ParamMap } from '../../../../src/core/neural/lstm';

@@ -1,7 +1,7 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
-import { MODEL_FILE_EXTENSION, parseModelCheckpoint } from '../core/persist/modelFormat';
+import { MODEL_FILE_EXTENSION, secretFreeCheckpoint } from '../core/persist/modelFormat';
 import { MAX_STATE_FILE_BYTES, StateFileError, readStateFileBytes, writeStateFileAtomic } from '../core/persist/stateFile';
 import type { EngineHost } from './engineHost';
 import type { Indexer } from './indexer';
@@ -161,11 +161,10 @@ async function exportModel(engine: EngineHost, logger: Logger): Promise<void> {
   });
   if (target === undefined) return;
   try {
-    const bytes = await readFile(source);
-    // Never hand a teammate a file their MetaComplete would refuse.
-    parseModelCheckpoint(bytes);
+    // Never hand a teammate a file their MetaComplete would refuse, nor a secret an older version learned.
+    const { bytes, redacted } = secretFreeCheckpoint(await readStateFileBytes(source));
     await writeModelFile(target, bytes);
-    logger.info(`Exported the trained model to ${target.toString(true)}.`);
+    logger.info(`Exported the trained model to ${target.toString(true)}${redactedNote(redacted)}.`);
     void vscode.window.showInformationMessage(`MetaComplete: model exported to ${target.scheme === 'file' ? target.fsPath : target.toString(true)}.`);
   } catch (error) {
     const why = error instanceof StateFileError ? `the stored model is unreadable (${error.reason}); retrain or import a model` : (error as Error).message;
@@ -197,11 +196,13 @@ async function importModel(engine: EngineHost, logger: Logger): Promise<void> {
   let bytes: Uint8Array;
   let learner: string;
   let classes: number;
+  let redacted: number;
   try {
-    bytes = await readModelFile(source);
-    const { header } = parseModelCheckpoint(bytes);
-    learner = header.learner;
-    classes = header.config.vocabSize;
+    const checked = secretFreeCheckpoint(await readModelFile(source));
+    bytes = checked.bytes;
+    redacted = checked.redacted;
+    learner = checked.contents.header.learner;
+    classes = checked.contents.header.config.vocabSize;
   } catch (error) {
     const why = error instanceof StateFileError ? error.reason : (error as Error).message;
     logger.error(`Import Model: ${source.toString(true)} was refused: ${why}.`);
@@ -216,7 +217,7 @@ async function importModel(engine: EngineHost, logger: Logger): Promise<void> {
     void vscode.window.showErrorMessage(`MetaComplete could not store the imported model (${(error as Error).message}). The current model is unchanged.`);
     return;
   }
-  logger.info(`Imported a ${learner} model (${classes} classes) from ${source.toString(true)}.`);
+  logger.info(`Imported a ${learner} model (${classes} classes) from ${source.toString(true)}${redactedNote(redacted)}.`);
   try {
     await engine.request({ type: 'model/load', path: target });
     void vscode.window.showInformationMessage(`MetaComplete: imported the ${learner} model from ${name}.`);
@@ -226,6 +227,11 @@ async function importModel(engine: EngineHost, logger: Logger): Promise<void> {
       `MetaComplete stored the model from ${name} but its engine could not load it (${(error as Error).message}); see "MetaComplete: Show Log".`,
     );
   }
+}
+
+/** For the log: how many class tokens were secrets and so were not kept (never the tokens themselves). */
+function redactedNote(redacted: number): string {
+  return redacted === 0 ? '' : `; ${redacted} class token${redacted === 1 ? '' : 's'} that looked like secrets were replaced by placeholders`;
 }
 
 /**

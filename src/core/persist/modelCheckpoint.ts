@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { tensorGroupsOf } from '../experiment/model';
 import type { TrainedModel } from '../experiment/model';
 import type { ParamMap } from '../neural/lstm';
-import { isSecretToken, redactedPlaceholder } from '../text/secrets';
-import { MODEL_CHECKPOINT_VERSION, MODEL_KIND, checkModel, parseModelCheckpoint } from './modelFormat';
+import { MODEL_CHECKPOINT_VERSION, MODEL_KIND, checkModel, parseModelCheckpoint, secretFreeClassTokens } from './modelFormat';
 import type { GroupName, ModelCheckpointContents, ModelHeader } from './modelFormat';
 import { StateFileError, encodeStateFile, readStateFile, writeStateFileAtomic } from './stateFile';
 import type { BlobData } from './stateFile';
@@ -28,7 +27,7 @@ export function encodeModel(model: TrainedModel): Buffer {
     learner: model.learner,
     config: { ...model.config },
     // A checkpoint is shared with a team: a class token that is a secret is never written.
-    classTokens: model.classTokens.map((token, index) => (isSecretToken(token) ? redactedPlaceholder(index) : token)),
+    classTokens: secretFreeClassTokens(model.classTokens),
     hyper: model.hyper,
     provenance: model.provenance,
     ...(model.gate === undefined ? {} : { gate: model.gate }),

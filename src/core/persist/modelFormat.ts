@@ -9,7 +9,8 @@ import type { LearnerName } from '../experiment/events';
 import { MODEL_FIELD_RANGES, TRAINING_SETTING_RANGES, describeRange, isInRange } from '../experiment/settingRanges';
 import type { NumberRange } from '../experiment/settingRanges';
 import { describeValue, quoted } from '../text/quote';
-import { StateFileError, decodeStateFile } from './stateFile';
+import { isSecretToken, redactedPlaceholder } from '../text/secrets';
+import { StateFileError, decodeStateFile, encodeStateFile } from './stateFile';
 import type { BlobData } from './stateFile';
 
 /**
@@ -266,4 +267,32 @@ export function checkModel(header: unknown, blobs: Map<string, BlobData>): Model
 export function parseModelCheckpoint(buffer: Uint8Array): ModelCheckpointContents {
   const { header, blobs } = decodeStateFile(buffer, MODEL_KIND);
   return checkModel(header, blobs);
+}
+
+/**
+ * Class tokens as a checkpoint may hold them: each one that fails
+ * `isSecretToken` becomes its placeholder, so a secret is never written to a
+ * file that is shared with a team.
+ */
+export function secretFreeClassTokens(classTokens: readonly string[]): string[] {
+  return classTokens.map((token, index) => (isSecretToken(token) ? redactedPlaceholder(index) : token));
+}
+
+/**
+ * A checkpoint as MetaComplete stores and exports it: validated, with every
+ * secret class token replaced by its placeholder, whoever wrote the file (an
+ * older version, another tool). The same bytes when nothing was a secret.
+ */
+export function secretFreeCheckpoint(buffer: Uint8Array): { bytes: Uint8Array; contents: ModelCheckpointContents; redacted: number } {
+  const { header, blobs } = decodeStateFile(buffer, MODEL_KIND);
+  const contents = checkModel(header, blobs);
+  const classTokens = secretFreeClassTokens(contents.header.classTokens);
+  const redacted = classTokens.filter((token, index) => token !== contents.header.classTokens[index]).length;
+  if (redacted === 0) return { bytes: buffer, contents, redacted };
+  const cleanHeader = { ...(header as Record<string, unknown>), classTokens };
+  return {
+    bytes: encodeStateFile({ kind: MODEL_KIND, header: cleanHeader, blobs }),
+    contents: { ...contents, header: { ...contents.header, classTokens } },
+    redacted,
+  };
 }

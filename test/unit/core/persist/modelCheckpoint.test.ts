@@ -17,7 +17,7 @@ import {
   loadModelCheckpoint,
   saveModelCheckpoint,
 } from '../../../../src/core/persist/modelCheckpoint';
-import { parseModelCheckpoint } from '../../../../src/core/persist/modelFormat';
+import { parseModelCheckpoint, secretFreeCheckpoint } from '../../../../src/core/persist/modelFormat';
 import { StateFileError, crc32, decodeStateFile, encodeStateFile } from '../../../../src/core/persist/stateFile';
 import { SECRETS } from '../text/secretFixtures';
 
@@ -153,6 +153,33 @@ describe('model checkpoint', () => {
       disposeTrainedModel(decoded);
     } finally {
       disposeTrainedModel(model);
+    }
+  });
+
+  it('stores and exports a checkpoint from an older writer without its secret class tokens, and leaves a clean one byte for byte', () => {
+    const model = makeModel(false);
+    const clean = encodeModel(model);
+    disposeTrainedModel(model);
+    assert.equal(secretFreeCheckpoint(clean).bytes, clean, 'a checkpoint without secrets is passed on as it is');
+    assert.equal(secretFreeCheckpoint(clean).redacted, 0);
+    // What a version before the secret policy wrote: the secrets in its plain-JSON class list.
+    const leaky = withHeader(clean, (header) => {
+      const classTokens = header.classTokens as string[];
+      classTokens[2] = `'${SECRETS[2].value}'`;
+      classTokens[4] = `"${SECRETS[3].value}"`;
+    });
+    assert.ok(leaky.includes(SECRETS[2].fragment), 'the forged file holds the secret');
+    const { bytes, redacted } = secretFreeCheckpoint(leaky);
+    assert.equal(redacted, 2);
+    for (const secret of SECRETS) assert.ok(!Buffer.from(bytes).includes(secret.fragment), `${secret.name} is stored or exported`);
+    const decoded = decodeModel(bytes);
+    const original = decodeModel(clean);
+    try {
+      assert.deepEqual(decoded.classTokens.filter((_, index) => index !== 2 && index !== 4), original.classTokens.filter((_, index) => index !== 2 && index !== 4));
+      assert.deepEqual(decoded.params.embedding.dataSync(), original.params.embedding.dataSync(), 'the weights are kept');
+    } finally {
+      disposeTrainedModel(decoded);
+      disposeTrainedModel(original);
     }
   });
 

@@ -6,6 +6,7 @@ import { MAX_STATE_FILE_BYTES, StateFileError, readStateFileBytes, writeStateFil
 import type { EngineHost } from './engineHost';
 import type { Indexer } from './indexer';
 import type { Logger } from './logger';
+import { CANCEL_INDEXING } from './statusBar';
 import { describeTraining, trainingProgressPercent } from './training';
 import type { StartOutcome, TrainingController, TrainingView } from './training';
 
@@ -32,6 +33,10 @@ export function registerCommands(engine: EngineHost, indexer: Indexer, logger: L
     vscode.commands.registerCommand('metacomplete.indexWorkspace', async () => {
       await indexWithProgress(indexer, logger, 'MetaComplete: indexing the workspace');
       await engine.saveIndex();
+    }),
+    // Whoever started the run (start-up, Index Workspace, a restart) saves what it learned once it stops.
+    vscode.commands.registerCommand(CANCEL_INDEXING, () => {
+      if (!indexer.cancel()) void vscode.window.showInformationMessage('MetaComplete: no indexing is running.');
     }),
     vscode.commands.registerCommand('metacomplete.exportModel', () => exportModel(engine, logger)),
     vscode.commands.registerCommand('metacomplete.importModel', () => importModel(engine, logger)),

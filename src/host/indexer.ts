@@ -56,6 +56,8 @@ export class Indexer implements vscode.Disposable {
   /** Stamps of the files the worker restored from the saved index; the next full index skips those still matching. */
   private readonly restoredStamps = new Map<string, string>();
   private run = 0;
+  /** Every run numbered up to this one was cancelled (Cancel Indexing); later runs are not. */
+  private cancelledThrough = 0;
   private running: Promise<void> | undefined;
   private indexing = false;
   private indexScope: string;
@@ -124,6 +126,18 @@ export class Indexer implements vscode.Disposable {
     return next;
   }
 
+  /**
+   * Stops the full index under way, and those queued behind it, after the
+   * batch the worker is learning: what was learned so far stays in use and
+   * the next save keeps it. False when no index was running.
+   */
+  cancel(): boolean {
+    this.cancelledThrough = this.run;
+    if (!this.indexing) return false;
+    this.logger.info('Cancel Indexing: stopping after the batch under way.');
+    return true;
+  }
+
   /** Forgets what was learned, after the worker was replaced by an empty one. */
   clearLearned(): void {
     this.indexed.clear();
@@ -150,7 +164,8 @@ export class Indexer implements vscode.Disposable {
     progress: vscode.Progress<{ message?: string; increment?: number }> | undefined,
     token: vscode.CancellationToken | undefined,
   ): Promise<void> {
-    const stale = () => run !== this.run || token?.isCancellationRequested === true || !this.engine.isRunning;
+    const stale = () =>
+      run !== this.run || run <= this.cancelledThrough || token?.isCancellationRequested === true || !this.engine.isRunning;
     const folders = vscode.workspace.workspaceFolders ?? [];
     if (folders.length === 0) {
       this.status.setReady(0, ' (no folder is open)');
@@ -159,9 +174,9 @@ export class Indexer implements vscode.Disposable {
     this.filters.clear();
     const started = performance.now();
     this.logger.info(`Indexing ${folders.map((folder) => folder.name).join(', ')}.`);
-    const found = await Promise.all(folders.map((folder) => this.findCandidates(folder, token)));
+    const found = await Promise.all(folders.map((folder) => this.findCandidates(folder, stale)));
     if (stale()) return this.stopped(run);
-    const unchanged = await this.unchangedSinceRestore(found.flatMap((folder) => folder.candidates));
+    const unchanged = await this.unchangedSinceRestore(found.flatMap((folder) => folder.candidates), stale);
     if (stale()) return this.stopped(run);
     const candidates = found.flatMap((folder) => folder.candidates).filter((candidate) => !unchanged.has(candidate.path));
     let skipped = found.reduce((sum, folder) => sum + folder.excluded, 0);
@@ -193,7 +208,11 @@ export class Indexer implements vscode.Disposable {
       await previous;
     };
     for await (const [candidate, bytes] of readAhead(candidates, READ_CONCURRENCY, (candidate) => this.readIndexable(candidate))) {
-      if (stale()) return this.stopped(run);
+      if (stale()) {
+        // The batch the worker is learning counts as learned, so the status and the next save agree with the worker.
+        await Promise.resolve(learning).catch(() => undefined);
+        return this.stopped(run);
+      }
       seen.add(candidate.path);
       if (bytes === undefined) skipped++;
       else {
@@ -230,11 +249,13 @@ export class Indexer implements vscode.Disposable {
    * mtime still match: they need no reading. Used once, by the first index
    * after a restore; a file that cannot be stat'ed counts as changed.
    */
-  private async unchangedSinceRestore(candidates: readonly Candidate[]): Promise<Set<string>> {
+  private async unchangedSinceRestore(candidates: readonly Candidate[], stopped: () => boolean): Promise<Set<string>> {
     const unchanged = new Set<string>();
     if (this.restoredStamps.size === 0) return unchanged;
     const restored = candidates.filter((candidate) => this.restoredStamps.has(candidate.path));
     for (let start = 0; start < restored.length; start += READ_CONCURRENCY) {
+      // The stamps are kept: the next run still skips the unchanged files.
+      if (stopped()) return unchanged;
       await Promise.all(
         restored.slice(start, start + READ_CONCURRENCY).map(async (candidate) => {
           try {
@@ -256,7 +277,7 @@ export class Indexer implements vscode.Disposable {
   private stopped(run: number): void {
     // A newer run reports for itself; a cancelled one leaves what it learned.
     if (run === this.run) {
-      this.logger.info('Indexing stopped before the end; what was learned so far is kept.');
+      this.logger.info(`Indexing stopped before the end; what was learned so far (${this.indexed.size} files) is kept.`);
       this.status.setReady(this.indexed.size, ' (indexing was stopped)');
     }
   }
@@ -271,7 +292,7 @@ export class Indexer implements vscode.Disposable {
    */
   private async findCandidates(
     folder: vscode.WorkspaceFolder,
-    token?: vscode.CancellationToken,
+    stopped: () => boolean,
   ): Promise<{ candidates: Candidate[]; excluded: number }> {
     const settings = this.config.forFolder(folder);
     const filter = await this.filterFor(folder);
@@ -284,7 +305,7 @@ export class Indexer implements vscode.Disposable {
     };
     // Breadth first, a few folders listed at once.
     let level = [''];
-    while (level.length > 0 && token?.isCancellationRequested !== true) {
+    while (level.length > 0 && !stopped()) {
       const listings: { relative: string; entries: [string, vscode.FileType][] }[] = [];
       for (let i = 0; i < level.length; i += READ_CONCURRENCY) {
         listings.push(...(await Promise.all(level.slice(i, i + READ_CONCURRENCY).map((relative) => this.listFolder(folder, relative)))));

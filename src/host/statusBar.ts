@@ -4,6 +4,8 @@ import type { TrainingView } from './training';
 
 const SHOW_TRAINING_PANEL = 'metacomplete.showTrainingPanel';
 const SHOW_LOG = 'metacomplete.showLog';
+/** While indexing, a click cancels it: the one surface start-up indexing has. */
+export const CANCEL_INDEXING = 'metacomplete.cancelIndexing';
 
 type EngineState =
   | { kind: 'starting' }
@@ -24,10 +26,10 @@ export class StatusBar implements vscode.Disposable {
   private training: TrainingView | undefined;
   private backend: string | undefined;
   private clickTarget = 'the log';
+  private clickCommand = SHOW_LOG;
 
   constructor() {
     this.item.name = 'MetaComplete';
-    this.item.command = SHOW_LOG;
     this.render();
     this.item.show();
     void this.pickClickCommand();
@@ -78,7 +80,7 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     if (!commands.includes(SHOW_TRAINING_PANEL)) return;
-    this.item.command = SHOW_TRAINING_PANEL;
+    this.clickCommand = SHOW_TRAINING_PANEL;
     this.clickTarget = 'the training panel';
     this.render();
   }
@@ -89,10 +91,11 @@ export class StatusBar implements vscode.Disposable {
     const click = ` Click to open ${this.clickTarget}.`;
     const engine = this.engine;
     const training = this.training;
+    this.item.command = engine.kind === 'indexing' ? CANCEL_INDEXING : this.clickCommand;
     if (engine.kind === 'error') {
       this.set('MetaComplete: error', `${engine.message}${click}`, 'statusBarItem.errorBackground');
     } else if (engine.kind === 'indexing') {
-      this.set(`$(sync~spin) MetaComplete: indexing ${engine.done}/${engine.total}`, `MetaComplete is learning the workspace.${click}`);
+      this.set(`$(sync~spin) MetaComplete: indexing ${engine.done}/${engine.total}`, 'MetaComplete is learning the workspace. Click to cancel indexing; what is learned so far is kept.');
     } else if (engine.kind === 'starting') {
       this.set('MetaComplete: starting', 'MetaComplete is starting its engine.');
     } else if (training !== undefined && isTrainingRunning(training.phase)) {

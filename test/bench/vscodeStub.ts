@@ -117,13 +117,24 @@ export const languages = {
 /** Log lines of the stub output channel (the MetaComplete log), kept for the bench to show on failure. */
 export const logLines: string[] = [];
 
+export interface StubStatusBarItem {
+  text: string;
+  tooltip: string;
+  command: string;
+}
+
+/** Status bar items created so far, for a test or the bench to read and click. */
+export const statusBarItems: StubStatusBarItem[] = [];
+
 export const window = {
   createOutputChannel(_name: string) {
     const log = (level: string) => (message: string) => void logLines.push(`[${level}] ${message}`);
     return { info: log('info'), warn: log('warn'), error: log('error'), trace: log('trace'), debug: log('debug'), show: () => undefined, dispose: () => undefined };
   },
   createStatusBarItem() {
-    return { text: '', tooltip: '', name: '', command: '', backgroundColor: undefined, show: () => undefined, hide: () => undefined, dispose: () => undefined };
+    const item = { text: '', tooltip: '', name: '', command: '', backgroundColor: undefined, show: () => undefined, hide: () => undefined, dispose: () => undefined };
+    statusBarItems.push(item);
+    return item;
   },
   showWarningMessage: async (message: string) => void logLines.push(`[notification] ${message}`),
   showErrorMessage: async (message: string) => void logLines.push(`[notification] ${message}`),
@@ -175,6 +186,20 @@ export const workspace = {
   onDidChangeConfiguration: noEvent,
 };
 
+/** Registered command handlers, by id: `commands.executeCommand` runs them as VS Code would. */
+export const registeredCommands = new Map<string, (...args: unknown[]) => unknown>();
+
 export const commands = {
-  registerCommand: (): Disposable => new Disposable(),
+  registerCommand(id: string, handler: (...args: unknown[]) => unknown): Disposable {
+    registeredCommands.set(id, handler);
+    return new Disposable(() => registeredCommands.delete(id));
+  },
+  async executeCommand(id: string, ...args: unknown[]): Promise<unknown> {
+    const handler = registeredCommands.get(id);
+    if (handler === undefined) throw new Error(`command '${id}' not found`);
+    return handler(...args);
+  },
+  async getCommands(): Promise<string[]> {
+    return [...registeredCommands.keys()];
+  },
 };

@@ -13,6 +13,7 @@ import { TrainingService } from './training';
 import { disposeTrainedModel } from '../core/experiment/model';
 import type { TrainedModel } from '../core/experiment/model';
 import { loadEngineIndex, saveEngineIndex } from '../core/persist/engineIndexFile';
+import { IndexLock, describeLockedIndex } from '../core/persist/indexLock';
 import { StateFileError } from '../core/persist/stateFile';
 import { ENGINE_PROTOCOL_VERSION, ProtocolError, parseRequestEnvelope } from '../protocol/engineProtocol';
 import type { EngineRequest, EngineResults, LoadedModelInfo, ResponseEnvelope, RestoreIndexResult } from '../protocol/engineProtocol';
@@ -120,11 +121,19 @@ async function handle(request: EngineRequest): Promise<EngineResults[EngineReque
   }
 }
 
+/** The lock of each index path saved to; held until this window's process ends. */
+const indexLocks = new Map<string, IndexLock>();
+
 async function saveIndex(path: string): Promise<EngineResults['engine/save']> {
   const started = performance.now();
   // Taken before the first await: requests that arrive during the write cannot change what is written.
   const state = engine.exportState();
   await mkdir(dirname(path), { recursive: true });
+  // A second window on the workspace must not overwrite the first one's index.
+  const lock = indexLocks.get(path) ?? new IndexLock(path);
+  indexLocks.set(path, lock);
+  const outcome = await lock.acquire();
+  if (!outcome.held) throw new Error(describeLockedIndex(outcome.owner));
   const bytes = await saveEngineIndex(path, state);
   return { files: state.files.length, bytes, milliseconds: Math.round(performance.now() - started) };
 }

@@ -13,9 +13,14 @@ import type { EngineHost } from './engineHost';
 import type { Logger } from './logger';
 import type { StatusBar } from './statusBar';
 
-/** Files sent per files/update request, and bytes at most: small batches keep every message short. */
-const BATCH_FILES = 32;
-const BATCH_BYTES = 2 * 1024 * 1024;
+/**
+ * Files sent per files/update request, and bytes at most. A suggest request
+ * waits in the worker behind the batches sent before it, so batches are
+ * small (host bench, 10,000 files: suggest p95 while indexing 167 ms with 32
+ * files or 2 MB, 55 ms with 8 or 128 KB, indexing no slower).
+ */
+const BATCH_FILES = 8;
+const BATCH_BYTES = 128 * 1024;
 /** Files read, or folders listed, at once: each is a round trip to the file system, so overlapping them hides the latency. */
 const READ_CONCURRENCY = 8;
 /** A save fires the watcher and onDidSaveTextDocument; one update per file within this delay. */

@@ -1,4 +1,4 @@
-import '../../bench/useVscodeStub';
+import '../../bench/vscodeHook';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,26 +1,12 @@
+// The indexer on a real folder, outside VS Code through the bench's stub of the `vscode` module.
+import '../../bench/vscodeHook';
 import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Indexer } from '../../../src/host/indexer';
-import type * as Stub from '../../bench/vscodeStub';
+import { Indexer } from '../../../src/host/indexer';
+import * as stub from '../../bench/vscodeStub';
 import { SECRET_NPMRC } from '../core/text/secretFixtures';
-
-/** The indexer with `vscode` mapped to the bench's stub (a real file system, no editor), for the length of one load. */
-function loadIndexer(): { IndexerClass: typeof Indexer; stub: typeof Stub } {
-  type ResolveFilename = (request: string, ...rest: unknown[]) => string;
-  const internals = Module as unknown as { _resolveFilename: ResolveFilename };
-  const resolve = internals._resolveFilename;
-  internals._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
-    return request === 'vscode' ? require.resolve('../../bench/vscodeStub') : resolve.call(this, request, ...rest);
-  };
-  try {
-    return { IndexerClass: (require('../../../src/host/indexer') as typeof import('../../../src/host/indexer')).Indexer, stub: require('../../bench/vscodeStub') };
-  } finally {
-    internals._resolveFilename = resolve;
-  }
-}
 
 describe('Indexer and symbolic links', () => {
   let base: string;
@@ -40,7 +26,6 @@ describe('Indexer and symbolic links', () => {
   after(() => rmSync(base, { recursive: true, force: true }));
 
   it('reads no linked file or folder whose real path leaves the workspace, and logs why', async () => {
-    const { IndexerClass, stub } = loadIndexer();
     stub.workspaceFolders.splice(0, stub.workspaceFolders.length, { uri: stub.Uri.file(join(base, 'workspace')), name: 'workspace', index: 0 });
     const settings = { include: ['**/*.{ts,py}'], exclude: [], maxFileSizeKB: 512 };
     const config = { current: settings, forFolder: () => settings, onDidChange: () => new stub.Disposable() };
@@ -56,7 +41,7 @@ describe('Indexer and symbolic links', () => {
     const log: string[] = [];
     const logger = { info: (line: string) => log.push(line), warn: (line: string) => log.push(line), error: (line: string) => log.push(line) };
     const status = { setIndexing: () => undefined, setReady: () => undefined };
-    const indexer = new IndexerClass(engine as never, config as never, logger as never, status as never);
+    const indexer = new Indexer(engine as never, config as never, logger as never, status as never);
     try {
       await indexer.indexWorkspace();
     } finally {

@@ -1,20 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { CompletionEngine } from '../../../src/core/engine/completionEngine';
 import type { EngineIndexState } from '../../../src/core/engine/completionEngine';
 import { decodeEngineIndex, encodeEngineIndex } from '../../../src/core/persist/engineIndexFile';
 import { decodeStateFile, encodeStateFile } from '../../../src/core/persist/stateFile';
+import { engineWithFiles } from '../core/persist/engineFixture';
 import { FuzzRandom, fuzzRuns } from './fuzzRuns';
 import { HeapWatch, decodeWithin, headerTextOf, mutate, reseal } from './stateFileForgery';
 
-const encode = (text: string) => new TextEncoder().encode(text);
 
 /** A real engine index of a few files, with stamps, unicode and an empty file. */
 function smallIndex(): Buffer {
-  const engine = new CompletionEngine();
-  engine.updateFile('src/a.ts', encode('export const glimmerKey = "ünï";\nglimmerKey.trim();\n'), '52:1');
-  engine.updateFile('src/b.ts', encode('import { glimmerKey } from "./a";\nconsole.log(glimmerKey);\n'), '61:2');
-  engine.updateFile('src/c.py', encode('def frobnicate(x):\n    return x\n'));
-  return encodeEngineIndex(engine.exportState());
+  return encodeEngineIndex(engineWithFiles().exportState());
 }
 
 /** What a restored index must be: every file's token ids inside the vocabulary. */

@@ -12,16 +12,8 @@ import {
 } from '../../../../src/core/persist/engineIndexFile';
 import { StateFileError, decodeStateFile, encodeStateFile } from '../../../../src/core/persist/stateFile';
 import { SECRETS } from '../text/secretFixtures';
+import { engineWithFiles } from './engineFixture';
 
-const encode = (text: string) => new TextEncoder().encode(text);
-
-function engineWithFiles(): CompletionEngine {
-  const engine = new CompletionEngine();
-  engine.updateFile('src/a.ts', encode('export const glimmerKey = "ünï";\nglimmerKey.trim();\n'), '52:1');
-  engine.updateFile('src/b.ts', encode('import { glimmerKey } from "./a";\nconsole.log(glimmerKey);\n'), '61:2');
-  engine.updateFile('src/c.py', encode('def frobnicate(x):\n    return x\n'));
-  return engine;
-}
 
 function rejects(buffer: Uint8Array, problem: string, pattern: RegExp): void {
   assert.throws(

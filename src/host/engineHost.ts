@@ -50,6 +50,8 @@ export class EngineHost implements vscode.Disposable {
   /** Files learned or forgotten since the index was last saved. */
   private unsaved = false;
   private saveTimer: NodeJS.Timeout | undefined;
+  /** Whether the user was told that the index could not be saved (once per window). */
+  private toldSaveFailure = false;
   private saving: Promise<void> = Promise.resolve();
 
   /**
@@ -245,7 +247,13 @@ export class EngineHost implements vscode.Disposable {
       this.logger.info(`Saved the index (${saved.files} files, ${Math.ceil(saved.bytes / 1024)} KB) in ${saved.milliseconds} ms.`);
     } catch (error) {
       this.unsaved = true;
-      this.logger.warn(`Could not save the index to ${path}: ${(error as Error).message}.`);
+      const reason = (error as Error).message;
+      this.logger.warn(`Could not save the index to ${path}: ${reason}.`);
+      // Said once: the save is retried after later updates, and a window that may not save keeps working.
+      if (!this.toldSaveFailure) {
+        this.toldSaveFailure = true;
+        void vscode.window.showWarningMessage(`MetaComplete could not save its index: ${reason}.`);
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 import '../../bench/vscodeHook';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,41 @@ describe('EngineHost', () => {
     assert.equal(host.isRunning, false);
     assert.match(failures[0] ?? '', /stopped answering 4 times in a minute and was not restarted; run "MetaComplete: Reset Model"/);
     await assert.rejects(host.request({ type: 'engine/stats' }), /not running/);
+  });
+});
+
+describe('EngineHost: a workspace whose index another window saves', function () {
+  this.timeout(30_000);
+  const workerScript = join(__dirname, '..', '..', '..', '..', 'dist', 'worker.js');
+  const lockModule = join(__dirname, '..', '..', '..', 'src', 'core', 'persist', 'indexLock.js');
+
+  it('tells the user once that this window keeps its index in memory, and leaves the other window\'s index as it was', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'mc-host-lock-'));
+    const indexPath = join(storage, 'index.mcstate');
+    writeFileSync(indexPath, "the other window's index");
+    const script = `new (require(${JSON.stringify(lockModule)}).IndexLock)(${JSON.stringify(indexPath)}).acquire().then((o) => { console.log(o.held); setInterval(() => {}, 1000); });`;
+    const other = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    logLines.length = 0;
+    const logger = new Logger();
+    const host = new EngineHost(workerScript, logger, storage);
+    try {
+      const held = await new Promise<string>((resolve) => other.stdout?.once('data', (data: Buffer) => resolve(data.toString().trim())));
+      assert.equal(held, 'true', 'the other window holds the lock');
+      await host.start();
+      for (const text of ['export const first = 1;', 'export const second = 2;']) {
+        await host.request({ type: 'files/update', files: [{ path: 'src/a.ts', bytes: new TextEncoder().encode(text) }] });
+        await host.saveIndex();
+      }
+      const notices = logLines.filter((line) => line.startsWith('[notification] MetaComplete could not save its index'));
+      assert.equal(notices.length, 1, `one notice, not one per save: ${notices.join(' | ')}`);
+      assert.match(notices[0], new RegExp(`another VS Code window \\(process ${other.pid}, since [^)]+\\) saves this workspace's index, so this window keeps its index in memory`));
+      assert.equal(readFileSync(indexPath, 'utf8'), "the other window's index");
+    } finally {
+      host.dispose();
+      logger.dispose();
+      other.kill();
+      rmSync(storage, { recursive: true, force: true });
+    }
   });
 });
 

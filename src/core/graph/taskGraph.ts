@@ -31,6 +31,17 @@ export interface TaskGraphOptions {
    * never re-weights on its own (call `reweight()`).
    */
   readonly reweightAfterChangedFraction?: number;
+  /**
+   * Keeps reads free of whole-graph work while files stream in: once the
+   * drift passes `reweightAfterChangedFraction`, each later `upsert` or
+   * `remove` re-weights this many files (a pass over the graph, one slice per
+   * change) instead of the next read re-weighting all of them, and
+   * communities are detected when a pass ends (or by `communityCount` and
+   * `snapshot`), so `communityOf` and `communityMembers` give the last
+   * detection's. Must exceed 1 / `reweightAfterChangedFraction` so a pass
+   * ends before the next one is due. Default: undefined (reads refresh).
+   */
+  readonly reweightFilesPerChange?: number;
   /** Louvain resolution. Default 1. */
   readonly communityResolution?: number;
   /** Which tokens are features. Default `isFeatureToken`. */
@@ -81,6 +92,7 @@ interface ResolvedOptions {
   readonly seed: number;
   readonly exhaustiveUpTo: number;
   readonly reweightAfterChangedFraction: number;
+  readonly reweightFilesPerChange: number | undefined;
   readonly communityResolution: number;
 }
 
@@ -96,7 +108,8 @@ interface ResolvedOptions {
  * weighting, which drifts by one document per change. Once the drift passes
  * `reweightAfterChangedFraction`, the next read re-weights everything, as
  * `build` does. Communities are recomputed lazily on the next read after any
- * change.
+ * change. With `reweightFilesPerChange`, both are done by the changes
+ * instead, a bounded slice each, and reads only ever search.
  */
 export class TaskGraph {
   private readonly options: ResolvedOptions;
@@ -107,7 +120,11 @@ export class TaskGraph {
   private readonly freeSlots: number[] = [];
   private readonly slotByPath = new Map<string, number>();
   private filesChangedSinceWeighting = 0;
+  /** The re-weighting pass under way (`reweightFilesPerChange` only): its phase and next slot. */
+  private pass: ReweightPass | undefined;
   private communityBySlot: Int32Array | undefined;
+  /** The graph changed since `communityBySlot` was detected. */
+  private communitiesStale = true;
   private membersByCommunity: string[][] = [];
   private readonly counters: TaskGraphWorkCounters = {
     neighbourListsRecomputed: 0,
@@ -121,12 +138,17 @@ export class TaskGraph {
     const k = options.k ?? 8;
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}.`);
     const seed = options.seed ?? 1;
+    const filesPerChange = options.reweightFilesPerChange;
+    if (filesPerChange !== undefined && !(Number.isInteger(filesPerChange) && filesPerChange >= 1)) {
+      throw new RangeError(`reweightFilesPerChange must be a positive integer, got ${filesPerChange}.`);
+    }
     this.options = {
       k,
       minSimilarity: options.minSimilarity ?? 0.05,
       seed,
       exhaustiveUpTo: options.exhaustiveUpTo ?? 500,
       reweightAfterChangedFraction: options.reweightAfterChangedFraction ?? 0.25,
+      reweightFilesPerChange: filesPerChange,
       communityResolution: options.communityResolution ?? 1,
     };
     this.features = new FeatureIndex(seed, options.isFeature ?? isFeatureToken);
@@ -167,6 +189,8 @@ export class TaskGraph {
       };
     }
     graph.reweight();
+    // Reads leave detection to the changes in this mode, so a bulk-built graph brings its communities along.
+    if (graph.options.reweightFilesPerChange !== undefined) graph.ensureCommunities();
     return graph;
   }
 
@@ -215,7 +239,8 @@ export class TaskGraph {
     }
     this.attach(slot, path, tokens.length, counts);
     for (const other of affected) if (other !== slot) this.recomputeNeighbours(other);
-    this.communityBySlot = undefined;
+    this.communitiesStale = true;
+    this.maintainAfterChange();
   }
 
   /** Removes a file; lists that held it find a replacement. Unknown paths are ignored. */
@@ -228,12 +253,15 @@ export class TaskGraph {
     this.freeSlots.push(slot);
     this.filesChangedSinceWeighting++;
     for (const other of affected) if (this.files[other] !== undefined) this.recomputeNeighbours(other);
-    this.communityBySlot = undefined;
+    // The slot may be reused by another file, which must not inherit this one's community.
+    if (this.communityBySlot !== undefined && slot < this.communityBySlot.length) this.communityBySlot[slot] = -1;
+    this.communitiesStale = true;
+    this.maintainAfterChange();
   }
 
   /** The file's nearest neighbours, most similar first; empty for an unknown path. */
   neighbours(path: string): ReadonlyArray<GraphNeighbour> {
-    this.refreshWeightsIfDrifted();
+    this.completeLists();
     const slot = this.slotByPath.get(path);
     if (slot === undefined) return [];
     return this.toPaths((this.files[slot] as FileRecord).neighbours);
@@ -284,7 +312,7 @@ export class TaskGraph {
    * reference for the LSH search, and fine for small graphs.
    */
   exactNeighbours(path: string, k = this.options.k): ReadonlyArray<GraphNeighbour> {
-    this.refreshWeightsIfDrifted();
+    this.completeLists();
     const slot = this.slotByPath.get(path);
     if (slot === undefined) return [];
     const record = this.files[slot] as FileRecord;
@@ -293,15 +321,17 @@ export class TaskGraph {
     );
   }
 
+  /** With `reweightFilesPerChange`, the last detection's community: undefined for a file added since. */
   communityOf(path: string): number | undefined {
     const slot = this.slotByPath.get(path);
     if (slot === undefined) return undefined;
-    return this.ensureCommunities()[slot];
+    const community = this.communitiesForRead()?.[slot] ?? -1;
+    return community >= 0 ? community : undefined;
   }
 
-  /** Paths in community `id`, sorted; empty for an unknown id. */
+  /** Paths in community `id`, sorted; empty for an unknown id. With `reweightFilesPerChange`, as of the last detection. */
   communityMembers(id: number): readonly string[] {
-    this.ensureCommunities();
+    this.communitiesForRead();
     return this.membersByCommunity[id] ?? [];
   }
 
@@ -313,7 +343,7 @@ export class TaskGraph {
 
   /** Undirected edges, each once, between slots. */
   edgeCount(): number {
-    this.refreshWeightsIfDrifted();
+    this.completeLists();
     return this.collectEdges().size;
   }
 
@@ -360,13 +390,89 @@ export class TaskGraph {
       if (this.files[slot] !== undefined) this.recomputeNeighbours(slot);
     }
     this.filesChangedSinceWeighting = 0;
-    this.communityBySlot = undefined;
+    this.pass = undefined;
+    this.communitiesStale = true;
     this.counters.reweights++;
   }
 
-  private refreshWeightsIfDrifted(): void {
+  private hasDrifted(): boolean {
     const changed = this.filesChangedSinceWeighting;
-    if (changed > 0 && changed > this.options.reweightAfterChangedFraction * this.size) this.reweight();
+    return changed > 0 && changed > this.options.reweightAfterChangedFraction * this.size;
+  }
+
+  /** Reads refresh only without `reweightFilesPerChange`; with it, changes do (see `maintainAfterChange`). */
+  private refreshWeightsIfDrifted(): void {
+    if (this.options.reweightFilesPerChange === undefined && this.hasDrifted()) this.reweight();
+  }
+
+  /** What reads that need every list do first: the default mode's refresh, or the end of the pass under way. */
+  private completeLists(): void {
+    this.refreshWeightsIfDrifted();
+    this.finishPass();
+  }
+
+  /**
+   * With `reweightFilesPerChange`: starts a re-weighting pass once the graph
+   * drifted, and takes the pass under way a slice further. A pass does what
+   * `reweight` does in the same order (every vector, then every list), so it
+   * ends with the graph a full reweight at its start would give, files
+   * changed meanwhile aside; the change that ends it detects communities on
+   * the fresh edges. Searches by reads meanwhile mix fresh and one-pass-old
+   * weights, no staler than what the default mode keeps until its next read.
+   */
+  private maintainAfterChange(): void {
+    const filesPerChange = this.options.reweightFilesPerChange;
+    if (filesPerChange === undefined) return;
+    if (this.pass === undefined) {
+      if (!this.hasDrifted()) return;
+      this.pass = { phase: 'weights', next: 0 };
+      // Drift from here on is measured against the pass that just started.
+      this.filesChangedSinceWeighting = 0;
+    }
+    this.advancePass(filesPerChange);
+    if (this.pass === undefined) this.ensureCommunities();
+  }
+
+  /** Takes the pass under way `slots` slots further; the pass is cleared when it ends. */
+  private advancePass(slots: number): void {
+    let budget = slots;
+    while (this.pass !== undefined && budget > 0) {
+      const pass = this.pass;
+      const end = Math.min(this.files.length, pass.next + budget);
+      for (let slot = pass.next; slot < end; slot++) {
+        if (pass.phase === 'weights') this.reweighSlot(slot);
+        else if (this.files[slot] !== undefined) this.recomputeNeighbours(slot);
+      }
+      budget -= end - pass.next;
+      pass.next = end;
+      if (end < this.files.length) continue;
+      if (pass.phase === 'weights') {
+        // As in `reweight`: lists start empty, so no entry keeps a cosine of the old weights.
+        for (const record of this.files) {
+          if (record === undefined) continue;
+          record.neighbours = [];
+          record.listedBy.clear();
+        }
+        this.pass = { phase: 'lists', next: 0 };
+      } else {
+        this.pass = undefined;
+        this.counters.reweights++;
+      }
+    }
+  }
+
+  /** Reads that need every list (edges, communities, a file's neighbours) finish the pass under way first. */
+  private finishPass(): void {
+    if (this.pass !== undefined) this.advancePass(Number.POSITIVE_INFINITY);
+  }
+
+  /** The first phase of a pass, for one file: fresh idf and signature. */
+  private reweighSlot(slot: number): void {
+    const record = this.files[slot];
+    if (record === undefined) return;
+    record.vector = this.features.weigh(record.counts, this.size).vector;
+    record.bandKeys = this.bandKeysOf(record.vector);
+    this.search.add(slot, record.vector, record.bandKeys);
   }
 
   private allocateSlot(path: string): number {
@@ -482,9 +588,14 @@ export class TaskGraph {
       .map(([, slot]) => slot);
   }
 
+  /** What `communityOf` and `communityMembers` read: detected now unless changes do the detecting. */
+  private communitiesForRead(): Int32Array | undefined {
+    return this.options.reweightFilesPerChange === undefined ? this.ensureCommunities() : this.communityBySlot;
+  }
+
   private ensureCommunities(): Int32Array {
-    this.refreshWeightsIfDrifted();
-    if (this.communityBySlot !== undefined) return this.communityBySlot;
+    this.completeLists();
+    if (this.communityBySlot !== undefined && !this.communitiesStale) return this.communityBySlot;
     // Nodes go to Louvain in path order so the result does not depend on slot reuse.
     const slots = this.slotsByPath();
     const nodeBySlot = new Int32Array(this.files.length).fill(-1);
@@ -508,10 +619,16 @@ export class TaskGraph {
       (members[community] ??= []).push((this.files[slot] as FileRecord).path);
     });
     this.communityBySlot = communityBySlot;
+    this.communitiesStale = false;
     this.membersByCommunity = members;
     this.counters.communityDetections++;
     return communityBySlot;
   }
+}
+
+interface ReweightPass {
+  phase: 'weights' | 'lists';
+  next: number;
 }
 
 /** Slots stay far below 2^26, so two of them pack exactly into one double. */

@@ -132,6 +132,84 @@ describe('TaskGraph', () => {
     });
   });
 
+  describe('with re-weighting spread over changes (reweightFilesPerChange)', () => {
+    // Untyped so that it reads as options whether or not the graph knows the field.
+    const SPREAD = { exhaustiveUpTo: 0, reweightFilesPerChange: 8 };
+    const grown = syntheticFamilies({ families: 5, filesPerFamily: 80, seed: 11, prefix: 'grown/' });
+
+    it('answers what completions read while the graph grows fourfold without re-weighting or detecting communities', () => {
+      const graph = TaskGraph.build(grown.slice(0, 80), SPREAD);
+      const probe = grown[0].tokens.slice(0, 64);
+      let readWork = 0;
+      for (const file of grown.slice(80)) {
+        graph.upsert(file.path, file.tokens);
+        const before = graph.workCounters;
+        const found = graph.neighboursOfTokens(probe, 9, file.path);
+        for (const { path } of found) graph.communityMembers(graph.communityOf(path) ?? -1);
+        const after = graph.workCounters;
+        readWork += after.reweights - before.reweights + after.communityDetections - before.communityDetections;
+        readWork += after.neighbourListsRecomputed - before.neighbourListsRecomputed;
+      }
+      assert.equal(readWork, 0, 'whole-graph work done by reads');
+      assert.ok(graph.workCounters.reweights >= 4, `${graph.workCounters.reweights} passes done by the changes`);
+    });
+
+    it('bounds the graph work of each change, passes included', () => {
+      const graph = TaskGraph.build(grown.slice(0, 80), SPREAD);
+      let worst = 0;
+      for (const file of grown.slice(80)) {
+        const before = graph.workCounters.neighbourListsRecomputed;
+        graph.upsert(file.path, file.tokens);
+        worst = Math.max(worst, graph.workCounters.neighbourListsRecomputed - before);
+      }
+      // Its own list, the slice of the pass, and at most k lists that held a replaced file.
+      assert.ok(worst <= 1 + 8 + 8, `${worst} lists recomputed by one change`);
+    });
+
+    it('ends as close to a fresh build as reads re-weighting would, and knows the communities of all but the newest files', () => {
+      const graph = TaskGraph.build(grown.slice(0, 80), SPREAD);
+      const refreshedByReads = TaskGraph.build(grown.slice(0, 80), LSH_ONLY);
+      for (const file of grown.slice(80)) {
+        graph.upsert(file.path, file.tokens);
+        refreshedByReads.upsert(file.path, file.tokens);
+        refreshedByReads.neighboursOfTokens(file.tokens.slice(0, 32));
+      }
+      const paths = grown.map((file) => file.path);
+      const fresh = TaskGraph.build(grown, LSH_ONLY);
+      const spread = topNeighbourAgreement(graph, fresh, paths, 0.005);
+      const byReads = topNeighbourAgreement(refreshedByReads, fresh, paths, 0.005);
+      assert.ok(spread >= byReads - 0.02, `same or equally close top neighbour: ${spread} spread, ${byReads} by reads`);
+      const withCommunity = paths.filter((path) => graph.communityOf(path) !== undefined);
+      assert.ok(withCommunity.length >= 0.75 * paths.length, `${withCommunity.length}/${paths.length} in a community`);
+      for (const path of withCommunity.slice(0, 20)) {
+        assert.ok(graph.communityMembers(graph.communityOf(path) as number).includes(path));
+      }
+      const sameFamily = withCommunity.filter((path) => {
+        const [nearest] = graph.neighbours(path);
+        return nearest !== undefined && graph.communityOf(nearest.path) === graph.communityOf(path);
+      });
+      assert.ok(sameFamily.length >= 0.9 * withCommunity.length, `${sameFamily.length} share their nearest file's community`);
+    });
+
+    it('brings communities along from a bulk build, and a removed file leaves its community', () => {
+      const graph = TaskGraph.build(grown, SPREAD);
+      assert.equal(graph.workCounters.communityDetections, 1);
+      const removed = grown[5].path;
+      const community = graph.communityOf(removed);
+      assert.notEqual(community, undefined);
+      graph.remove(removed);
+      assert.equal(graph.communityOf(removed), undefined);
+      graph.upsert('reused/slot.ts', grown[6].tokens);
+      assert.equal(graph.communityOf('reused/slot.ts'), undefined, 'a new file in a reused slot has no community yet');
+      assert.equal(graph.communityCount() > 0, true);
+      assert.notEqual(graph.communityOf('reused/slot.ts'), undefined, 'communityCount detects afresh');
+    });
+
+    it('rejects a non-integer slice', () => {
+      assert.throws(() => new TaskGraph({ reweightFilesPerChange: 0.5 }), /reweightFilesPerChange must be a positive integer/);
+    });
+  });
+
   describe('neighboursOfTokens', () => {
     it('finds the family of a held-out file from its first 30 % of tokens', () => {
       const graph = TaskGraph.build(synthetic, LSH_ONLY);

@@ -88,8 +88,10 @@ export interface EngineStats {
  * The engine's graph re-weights and detects communities as files are learned,
  * a bounded slice per file, so a completion never pays for the whole graph
  * (at 8,600 files a reweight took 1.8 s and fell on whichever completion came
- * next). 8 files per change ends a pass well before the next is due at 25 %
- * growth, so weights are never more than one pass old.
+ * next). With 8 steps per file a pass keeps up with the 25 % drift that
+ * starts the next one, so while a workspace grows its weights lag by at most
+ * about two passes; completions then rank with slightly stale idf, as they did
+ * between two reweights before.
  */
 const ENGINE_GRAPH_OPTIONS: TaskGraphOptions = { reweightFilesPerChange: 8 };
 

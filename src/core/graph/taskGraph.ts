@@ -32,14 +32,16 @@ export interface TaskGraphOptions {
    */
   readonly reweightAfterChangedFraction?: number;
   /**
-   * Keeps reads free of whole-graph work while files stream in: once the
-   * drift passes `reweightAfterChangedFraction`, each later `upsert` or
-   * `remove` re-weights this many files (a pass over the graph, one slice per
-   * change) instead of the next read re-weighting all of them, and
-   * communities are detected when a pass ends (or by `communityCount` and
-   * `snapshot`), so `communityOf` and `communityMembers` give the last
-   * detection's. Must exceed 1 / `reweightAfterChangedFraction` so a pass
-   * ends before the next one is due. Default: undefined (reads refresh).
+   * Keeps what completions read (`neighboursOfTokens`, `communityOf`,
+   * `communityMembers`) free of whole-graph work while files stream in: once
+   * the drift passes `reweightAfterChangedFraction`, each later `upsert` or
+   * `remove` takes a re-weighting pass this many steps further (a pass is two
+   * steps per file: its weights, then its list) instead of the next read
+   * re-weighting everything, and communities are detected when a pass ends
+   * (or by `communityCount` and `snapshot`); `communityOf` and
+   * `communityMembers` give the last detection's. At 2 / fraction (8 for
+   * 25 %) a pass over N files takes as many changes as the drift that starts
+   * the next one. Default: undefined (reads refresh).
    */
   readonly reweightFilesPerChange?: number;
   /** Louvain resolution. Default 1. */

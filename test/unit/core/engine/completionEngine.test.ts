@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { CompletionEngine } from '../../../../src/core/engine/completionEngine';
+import { TaskGraph } from '../../../../src/core/graph/taskGraph';
 import { encodeEngineIndex } from '../../../../src/core/persist/engineIndexFile';
 import { tokenize } from '../../../../src/core/text/lexer';
 import { Vocabulary } from '../../../../src/core/text/vocabulary';
@@ -151,6 +152,32 @@ describe('CompletionEngine', () => {
       const textBefore = `x = ${'(/['.repeat(scale * 5_000)}`;
       return () => engine.complete('src/ledger/new.ts', textBefore, 5);
     });
+  });
+
+  it('answers completions while the workspace grows without re-weighting the whole task graph in them', () => {
+    const engine = new CompletionEngine();
+    const moduleText = (i: number): string =>
+      `import { store${i % 7} } from './store';\nexport function handle${i}(event: Event${i % 5}) {\n` +
+      `  const value${i} = store${i % 7}.read(event.key${i % 3});\n  return value${i}.map((item) => item.name${i % 11});\n}\n`;
+    // 40 statements: the typed file passes 32 and 64 tokens, where completions ask the graph for its neighbours.
+    const typed = Array.from({ length: 40 }, (_, i) => `const a${i % 4} = store${i % 7}.read(b);`).join('\n');
+    let fullReweights = 0;
+    const reweight = TaskGraph.prototype.reweight;
+    TaskGraph.prototype.reweight = function (this: TaskGraph): void {
+      fullReweights++;
+      reweight.call(this);
+    };
+    try {
+      for (let i = 0; i < 300; i++) {
+        engine.updateFile(`src/area${i % 6}/module${i}.ts`, encode(moduleText(i)));
+        // A new path each time, so the completion reads its text from the start and asks the graph afresh.
+        if (i % 5 === 4) assert.ok(engine.complete(`src/typed${i}.ts`, `${typed}\nstore1.`, 5).suggestions.length > 0);
+      }
+    } finally {
+      TaskGraph.prototype.reweight = reweight;
+    }
+    assert.equal(fullReweights, 0, 'full re-weightings of the task graph, all paid by completions');
+    assert.ok(engine.stats().communities > 0);
   });
 
   it('serialises the task graph with one node per learned file', () => {

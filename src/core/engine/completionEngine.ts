@@ -88,12 +88,12 @@ export interface EngineStats {
  * The engine's graph re-weights and detects communities as files are learned,
  * a bounded slice per file, so a completion never pays for the whole graph
  * (at 8,600 files a reweight took 1.8 s and fell on whichever completion came
- * next). With 8 steps per file a pass keeps up with the 25 % drift that
- * starts the next one, so while a workspace grows its weights lag by at most
- * about two passes; completions then rank with slightly stale idf, as they did
- * between two reweights before.
+ * next). 4 steps per file keep a files/update batch's share small (a pass
+ * over N files then spans N / 2 files learned), so while a workspace grows
+ * its weights lag by up to one such pass; completions then rank with slightly
+ * stale idf, as they did between two reweights before.
  */
-const ENGINE_GRAPH_OPTIONS: TaskGraphOptions = { reweightFilesPerChange: 8 };
+const ENGINE_GRAPH_OPTIONS: TaskGraphOptions = { reweightFilesPerChange: 4 };
 
 const identifierTail = /[A-Za-z0-9_$]$/;
 /** Candidates asked for beyond k, so that k remain after the ones that may not be suggested are dropped. */

@@ -17,6 +17,12 @@ export interface UpdateFilesRequest {
   type: 'files/update';
   files: { path: string; bytes: Uint8Array; stamp?: string }[];
 }
+/**
+ * Requests the worker answers as they arrive, between two files of a batch,
+ * instead of behind the queue: a suggest list must not wait for indexing.
+ */
+export const UNQUEUED_TYPES: ReadonlySet<EngineRequest['type']> = new Set<EngineRequest['type']>(['completion/complete', 'completion/continue']);
+
 /** host → worker: forget files that were deleted or excluded. */
 export interface RemoveFilesRequest {
   type: 'files/remove';

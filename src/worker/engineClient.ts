@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { ENGINE_PROTOCOL_VERSION, parseEventEnvelope, parseResponseEnvelope } from '../protocol/engineProtocol';
+import { ENGINE_PROTOCOL_VERSION, UNQUEUED_TYPES, parseEventEnvelope, parseResponseEnvelope } from '../protocol/engineProtocol';
 import type { EngineRequest, EngineResults } from '../protocol/engineProtocol';
 import type { TrainingEvent } from '../protocol/trainingEvents';
 
@@ -87,7 +87,8 @@ interface Pending {
  * is ended and reported the same way (`onExit`).
  *
  * The worker answers requests one at a time, in order, except that a save
- * frees the queue as soon as it has copied the state. So a request's clock
+ * frees the queue as soon as it has copied the state, and completions do not
+ * queue at all (see `UNQUEUED_TYPES`). So a request's clock
  * starts when the requests before it that hold the queue have been answered:
  * a completion queued behind a large batch is not blamed for the batch's time.
  */
@@ -127,15 +128,21 @@ export class EngineClient {
     await this.worker.terminate();
   }
 
-  /** Starts the clock of every request the worker can be working on now: saves in progress and the first request that holds the queue. */
+  /**
+   * Starts the clock of every request the worker can be working on now:
+   * completions (they do not queue), saves in progress and the first request
+   * that holds the queue.
+   */
   private armDeadlines(): void {
+    let queueHeld = false;
     for (const [id, entry] of this.pending) {
-      if (entry.timer === undefined) {
+      const unqueued = UNQUEUED_TYPES.has(entry.type);
+      if (entry.timer === undefined && (unqueued || !queueHeld)) {
         entry.timer = setTimeout(() => this.missDeadline(id), entry.budget);
         // A pending request must not keep a finished program alive.
         entry.timer.unref();
       }
-      if (entry.type !== 'engine/save') return;
+      if (!unqueued && entry.type !== 'engine/save') queueHeld = true;
     }
   }
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import type { BackendChoice } from '../core/backend/backend';
 import { CompletionEngine } from '../core/engine/completionEngine';
-import type { CompletionMixer, ContinuationMixerFactory } from '../core/engine/completionEngine';
+import type { CompletionMixer, ContinuationMixerFactory, FileUpdate } from '../core/engine/completionEngine';
 import { languageKindOf } from '../core/text/lexer';
 import { secretFreeTokens } from '../core/text/secrets';
 import { UNK_CLASS } from '../core/neural/batches';
@@ -15,8 +15,8 @@ import type { TrainedModel } from '../core/experiment/model';
 import { loadEngineIndex, saveEngineIndex } from '../core/persist/engineIndexFile';
 import { IndexLock, describeLockedIndex } from '../core/persist/indexLock';
 import { StateFileError } from '../core/persist/stateFile';
-import { ENGINE_PROTOCOL_VERSION, ProtocolError, parseRequestEnvelope } from '../protocol/engineProtocol';
-import type { EngineRequest, EngineResults, LoadedModelInfo, ResponseEnvelope, RestoreIndexResult } from '../protocol/engineProtocol';
+import { ENGINE_PROTOCOL_VERSION, ProtocolError, UNQUEUED_TYPES, parseRequestEnvelope } from '../protocol/engineProtocol';
+import type { EngineRequest, EngineResults, LoadedModelInfo, ResponseEnvelope, RestoreIndexResult, UpdateFilesRequest } from '../protocol/engineProtocol';
 
 /** The engine lives here, off the extension host's thread; the host talks to it only through the protocol. */
 const engine = new CompletionEngine();
@@ -73,6 +73,20 @@ const continuationMixer: ContinuationMixerFactory = (path, tokens, vocabulary) =
   };
 };
 
+/**
+ * Learns a batch file by file and lets the requests that arrived meanwhile run
+ * between two files: a suggest list asked for during indexing waits for the
+ * file being learned, not for the rest of its batch.
+ */
+async function updateFiles(files: UpdateFilesRequest['files']): Promise<FileUpdate[]> {
+  const updates: FileUpdate[] = [];
+  for (const [index, file] of files.entries()) {
+    if (index > 0) await new Promise((resolve) => setImmediate(resolve));
+    updates.push(engine.updateFile(file.path, file.bytes, file.stamp));
+  }
+  return updates;
+}
+
 async function handle(request: EngineRequest): Promise<EngineResults[EngineRequest['type']]> {
   switch (request.type) {
     case 'training/start':
@@ -84,7 +98,7 @@ async function handle(request: EngineRequest): Promise<EngineResults[EngineReque
     case 'training/cancel':
       return training.cancel();
     case 'files/update':
-      return request.files.map((file) => engine.updateFile(file.path, file.bytes, file.stamp));
+      return updateFiles(request.files);
     case 'files/remove':
       for (const path of request.paths) neural?.forget(path);
       return { removed: request.paths.filter((path) => engine.removeFile(path)).length };
@@ -202,10 +216,16 @@ if (parentPort === null) {
     }
   };
   // Requests are answered one at a time, in order, even those that wait for the disk: a restore
-  // is complete before the next update. A save is the exception: it copies the state when it
-  // starts, so completions need not wait for its write and fsync.
+  // is complete before the next update. A save is one exception: it copies the state when it
+  // starts, so completions need not wait for its write and fsync. Completions are the other:
+  // they are answered as they arrive, between two files of a batch (`updateFiles`), since
+  // every change to the engine is made in synchronous steps a completion cannot see half done.
   let queue = Promise.resolve();
   port.on('message', (message: unknown) => {
+    if (isUnqueued(message)) {
+      void send(respond(message));
+      return;
+    }
     queue = queue.then(async () => {
       const answer = respond(message);
       if (isSave(message)) void send(answer);
@@ -214,7 +234,15 @@ if (parentPort === null) {
   });
 }
 
-function isSave(message: unknown): boolean {
+function requestTypeOf(message: unknown): unknown {
   const request = typeof message === 'object' && message !== null ? (message as { request?: { type?: unknown } }).request : undefined;
-  return request?.type === 'engine/save';
+  return typeof request === 'object' && request !== null ? request.type : undefined;
+}
+
+function isSave(message: unknown): boolean {
+  return requestTypeOf(message) === 'engine/save';
+}
+
+function isUnqueued(message: unknown): boolean {
+  return (UNQUEUED_TYPES as ReadonlySet<unknown>).has(requestTypeOf(message));
 }

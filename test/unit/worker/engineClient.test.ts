@@ -42,6 +42,25 @@ describe('engine worker', () => {
     assert.equal(stats.files, 1);
   });
 
+  it('answers a completion asked during a large batch before the batch ends, from the files learned so far', async () => {
+    await client.request({ type: 'files/update', files: [{ path: 'first.ts', bytes: encode('export const snorkelWidget = 1;\nsnorkelWidget.toFixed();') }] });
+    // 48 files of 40 KB: learning them takes far longer than one completion.
+    const body = Array.from({ length: 1200 }, (_, line) => `export const value${line} = compute(${line}, 'label${line}');`).join('\n');
+    const files = Array.from({ length: 48 }, (_, index) => ({ path: `big${index}.ts`, bytes: encode(body) }));
+    const order: string[] = [];
+    const batch = client.request({ type: 'files/update', files }).then((updates) => {
+      order.push('batch');
+      return updates;
+    });
+    const completion = client.request({ type: 'completion/complete', path: 'c.ts', textBefore: 'snork', k: 3 }).then((answer) => {
+      order.push('completion');
+      return answer;
+    });
+    assert.equal((await completion).suggestions[0]?.token, 'snorkelWidget');
+    assert.equal((await batch).filter((update) => update.status === 'learned').length, 48, 'the whole batch is learned');
+    assert.deepEqual(order, ['completion', 'batch'], 'the suggest list did not wait for the batch');
+  });
+
   it('learns a whole batch that holds a file of templates nested 50,000 deep', async () => {
     const updates = await client.request({
       type: 'files/update',

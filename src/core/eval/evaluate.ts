@@ -243,6 +243,30 @@ export type PositionVisitor = (
   leakyRanking: SlpBatchRanking | undefined,
 ) => void;
 
+/**
+ * `scorePositions`, but it awaits `betweenFiles` before each target file and
+ * stops when that answers false (cancelled): a long scoring run in a thread
+ * that must hear pause and cancel. True when every file was scored.
+ * `uncountedTokens` join the vocabulary with no counts (a neural model's
+ * classes that the known files lack, as the engine's completer adds them).
+ */
+export async function scorePositionsBetweenFiles(
+  knownFiles: readonly CorpusFile[],
+  targetFiles: readonly CorpusFile[],
+  options: EvaluationOptions,
+  visit: PositionVisitor,
+  betweenFiles: () => Promise<boolean>,
+  uncountedTokens: readonly string[] = [],
+): Promise<boolean> {
+  const known = sortedNonEmpty(knownFiles);
+  const scoreFile = fileScoring(known, { ...options, mixing: resolveMixing(known, options) }, visit, uncountedTokens);
+  for (const file of sortedNonEmpty(targetFiles)) {
+    if (!(await betweenFiles())) return false;
+    scoreFile(file);
+  }
+  return true;
+}
+
 /** Scores each target file position by position (index = tokens.length is the end-of-file symbol). */
 function scoreFiles(
   knownFiles: readonly CorpusFile[],
@@ -250,11 +274,23 @@ function scoreFiles(
   options: EvaluationOptions & { mixing: MixingPolicy },
   visit: PositionVisitor,
 ): void {
+  const scoreFile = fileScoring(knownFiles, options, visit);
+  for (const file of targetFiles) scoreFile(file);
+}
+
+/** The model over `knownFiles`, built once, and how one target file is scored against it. */
+function fileScoring(
+  knownFiles: readonly CorpusFile[],
+  options: EvaluationOptions & { mixing: MixingPolicy },
+  visit: PositionVisitor,
+  uncountedTokens: readonly string[] = [],
+): (file: CorpusFile) => void {
   const adapts = options.setting !== 'static';
   const vocabulary = new Vocabulary();
   const ngramOptions: NgramModelOptions = { ...options.ngram, order: options.order, smoothing: options.smoothing };
   const idsByPath = new Map<string, Int32Array>();
   for (const file of knownFiles) idsByPath.set(file.relPath, vocabulary.internAll(file.tokens));
+  vocabulary.internAll(uncountedTokens);
   const scorer =
     options.model === 'ngram'
       ? plainScorer(vocabulary, ngramOptions, knownFiles, idsByPath, adapts)
@@ -264,7 +300,7 @@ function scoreFiles(
     options.slpBatchMrr === true && adapts && scorer.cacheOptions !== undefined
       ? new WholeFileCache(vocabulary, scorer.cacheOptions, endOfFile)
       : undefined;
-  for (const file of targetFiles) {
+  return (file) => {
     scorer.open(file.relPath);
     wholeFile?.open(file.tokens);
     const tokens = file.tokens;
@@ -280,7 +316,7 @@ function scoreFiles(
       }
     }
     scorer.close(file.relPath);
-  }
+  };
 }
 
 function resolveMixing(files: readonly CorpusFile[], options: EvaluationOptions): MixingPolicy {

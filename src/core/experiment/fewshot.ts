@@ -1,4 +1,4 @@
-import { rankOf, scorePositions } from '../eval/evaluate';
+import { rankOf, scorePositions, scorePositionsBetweenFiles } from '../eval/evaluate';
 import type { EvaluationOptions } from '../eval/evaluate';
 import { MetricAccumulator } from '../eval/metrics';
 import type { MetricSummary } from '../eval/metrics';
@@ -11,9 +11,12 @@ import type { ParamMap } from '../neural/lstm';
 import { adaptWithCurve } from '../meta/innerLoop';
 import { disposeMap } from '../meta/paramMaps';
 import { makeTask } from '../meta/tasks';
+import { shuffledIndices } from '../meta/transfer';
+import { SeededRandom } from '../neural/random';
 import type { MetaTask } from '../meta/tasks';
 import { TaskGraph } from '../graph/taskGraph';
 import type { TokenDistribution } from '../ngram/tokenModel';
+import { compareCodePoints } from '../text/corpus';
 import type { CorpusFile } from '../text/corpus';
 import type { Vocabulary } from '../text/vocabulary';
 import type { FewShotRow, LearnerName, SupportKind, TrainingSink } from './events';
@@ -23,6 +26,7 @@ import { fileClassIds, supportLength } from './classes';
 import { disposeTrainedModel } from './model';
 import type { TrainedModel } from './model';
 import {
+  between,
   meanSquaresFor,
   metaNetworkLossByRate,
   prepareTasks,
@@ -208,7 +212,8 @@ export async function runFewShot(
     };
     const dynamic: DynamicSettings = { lr: choices.dynamicLr, decay: settings.dynamicDecay, segment: settings.dynamicSegment, meanSquares };
     const dynamicModel = models.get(choices.dynamicLearner) as TrainedModel;
-    const gate = fitGateOnHeldOut(train, heldOut, prepared, dynamicModel, adaptation, dynamic, options);
+    const gate = await fitGateOnHeldOut(train, heldOut, prepared, dynamicModel, adaptation, dynamic, options, control);
+    if (gate === undefined) throw new Error('Training was cancelled before the few-shot table could be scored.');
     const choicesMs = rateMs + performance.now() - started;
     log(`gate fitted on held-out TRAIN files; choices took ${(choicesMs / 1000).toFixed(1)} s`);
 
@@ -409,12 +414,76 @@ export function classMapFor(classTokens: readonly string[], vocabulary: Vocabula
 }
 
 /**
- * Fits the neural / n-gram gate on held-out TRAIN files: the n-gram knows the
- * other TRAIN files (graph-nested, project setting), the neural side is
- * dynamic evaluation from the chosen learner adapted `selectionK` steps
- * (see `withDynamicStart`).
+ * Held-out tokens the gate is fitted on, at most: its positions are samples of
+ * a logistic regression on `GATE_FEATURE_COUNT` features, and about a
+ * thousand per weight pin each weight down; more only costs time (rxjs holds
+ * out 6,871).
  */
-export function fitGateOnHeldOut(
+export const GATE_TOKEN_BUDGET = 8_192;
+
+/**
+ * Tokens of the files the gate's n-gram counts, at most (rxjs has 62,844):
+ * the training thread would otherwise count a 10,000-file workspace a second
+ * time next to the engine's own n-gram, and its locality levels (up to half
+ * the counted files each, several kept) grow with what it counts.
+ */
+export const GATE_NGRAM_TOKEN_BUDGET = 131_072;
+
+/**
+ * The gate's held-out files: all of them within `budget` tokens, else a seeded
+ * shuffle's first files up to it (at least one), in their given order.
+ */
+export function gateFilesOf<T extends { tokens: readonly unknown[] }>(heldOut: readonly T[], budget: number, seed: number): T[] {
+  if (tokensOf(heldOut) <= budget) return [...heldOut];
+  const chosen = new Set<number>();
+  let tokens = 0;
+  for (const index of shuffledIndices(heldOut.length, new SeededRandom(seed))) {
+    const length = heldOut[index].tokens.length;
+    if (chosen.size > 0 && tokens + length > budget) continue;
+    chosen.add(index);
+    tokens += length;
+  }
+  return heldOut.filter((_, index) => chosen.has(index));
+}
+
+/**
+ * The files the gate's n-gram knows: all of `files` within `budget` tokens,
+ * else the `targets` and, ring by ring, the files next to each in path order
+ * (the same folder first, as the n-gram's nested levels would look) up to it.
+ */
+export function gateKnownFilesOf<T extends { relPath: string; tokens: readonly unknown[] }>(files: readonly T[], targets: readonly T[], budget: number): T[] {
+  if (tokensOf(files) <= budget) return [...files];
+  const sorted = [...files].sort((a, b) => compareCodePoints(a.relPath, b.relPath));
+  const at = new Map(sorted.map((file, index) => [file.relPath, index] as const));
+  const centres = targets.map((file) => at.get(file.relPath)).filter((index): index is number => index !== undefined);
+  const chosen = new Set<number>(centres);
+  let tokens = centres.reduce((sum, index) => sum + sorted[index].tokens.length, 0);
+  for (let ring = 1; ring < sorted.length && tokens < budget; ring++) {
+    for (const centre of centres) {
+      for (const index of [centre - ring, centre + ring]) {
+        if (index < 0 || index >= sorted.length || chosen.has(index) || tokens + sorted[index].tokens.length > budget) continue;
+        chosen.add(index);
+        tokens += sorted[index].tokens.length;
+      }
+    }
+  }
+  return sorted.filter((_, index) => chosen.has(index));
+}
+
+function tokensOf(files: readonly { tokens: readonly unknown[] }[]): number {
+  return files.reduce((sum, file) => sum + file.tokens.length, 0);
+}
+
+/**
+ * Fits the neural / n-gram gate on held-out TRAIN files (at most
+ * {@link GATE_TOKEN_BUDGET} tokens of them): the n-gram knows the other
+ * TRAIN files (graph-nested, project setting; at most
+ * {@link GATE_NGRAM_TOKEN_BUDGET} tokens, see `gateKnownFilesOf`), the
+ * neural side is dynamic evaluation from the chosen learner adapted
+ * `selectionK` steps (see `withDynamicStart`). It yields between files and
+ * honours `control`: undefined once cancelled.
+ */
+export async function fitGateOnHeldOut(
   train: readonly CorpusFile[],
   heldOut: readonly CorpusFile[],
   prepared: PreparedTasks,
@@ -422,28 +491,41 @@ export function fitGateOnHeldOut(
   adaptation: AdaptationSettings,
   dynamic: DynamicSettings,
   options: Pick<FewShotOptions, 'settings' | 'selectionK' | 'ngram'>,
-): GateParameters {
+  control?: TrainControl,
+): Promise<GateParameters | undefined> {
   const vocab = model.classTokens.length;
   const order = options.ngram?.order ?? 6;
+  const targets = gateFilesOf(heldOut, GATE_TOKEN_BUDGET, options.settings.seed);
+  const known = gateKnownFilesOf(train, targets, GATE_NGRAM_TOKEN_BUDGET);
   const samples: GateSample[] = [];
   let classes: ClassMap | undefined;
   const streams = new FileRowStreams();
+  let completed: boolean;
   try {
-    scorePositions(train, heldOut, { model: 'graph-nested', setting: 'project', ...options.ngram }, (file, index, ngram, trueId, vocabulary) => {
-      classes ??= classMapFor(model.classTokens, vocabulary);
-      const support = supportLength(file.tokens.length + 1, options.settings.supportFraction, options.settings.maxSupportTokens);
-      if (index < support) return;
-      const rows = streams.of(file.relPath, () => {
-        const ids = fileClassIds(file.tokens, prepared.classIndex);
-        return withDynamicStart(model, ids, support, options.selectionK, adaptation, (params) => new DynamicRowStream(params, ids, support, vocab, dynamic));
-      });
-      const neural = new UnkHandOver(rows.row(index), ngram, classes, vocabulary);
-      samples.push(gateSample(neural, ngram, neural.summary, order, trueId));
-    });
+    const ngramOptions: EvaluationOptions = { model: 'graph-nested', setting: 'project', ...options.ngram };
+    completed = await scorePositionsBetweenFiles(
+      known,
+      targets,
+      ngramOptions,
+      (file, index, ngram, trueId, vocabulary) => {
+        classes ??= classMapFor(model.classTokens, vocabulary);
+        const support = supportLength(file.tokens.length + 1, options.settings.supportFraction, options.settings.maxSupportTokens);
+        if (index < support) return;
+        const rows = streams.of(file.relPath, () => {
+          const ids = fileClassIds(file.tokens, prepared.classIndex);
+          return withDynamicStart(model, ids, support, options.selectionK, adaptation, (params) => new DynamicRowStream(params, ids, support, vocab, dynamic));
+        });
+        const neural = new UnkHandOver(rows.row(index), ngram, classes, vocabulary);
+        samples.push(gateSample(neural, ngram, neural.summary, order, trueId));
+      },
+      () => between(control),
+      // The classes minus `<unk>`, whose token may be one the files have.
+      model.classTokens.filter((_, c) => c !== UNK_CLASS),
+    );
   } finally {
     streams.dispose();
   }
-  return fitGate(samples, { order });
+  return completed ? fitGate(samples, { order }) : undefined;
 }
 
 interface Variant {

@@ -8,11 +8,12 @@ import type { CorpusFile } from '../text/corpus';
 import type { LearnerName, TrainingSink } from './events';
 import { adaptToSupport, addClassScores, classRows } from './adapt';
 import type { AdaptationSettings, DynamicSettings } from './adapt';
-import { argMin, dynamicClassLoss, fewShotRowsOf, fitGateOnHeldOut } from './fewshot';
+import { argMin, dynamicClassLoss, fewShotRowsOf, fitGateOnHeldOut, GATE_TOKEN_BUDGET, gateFilesOf } from './fewshot';
 import { TaskGraph } from '../graph/taskGraph';
 import { disposeTrainedModel } from './model';
 import type { TrainedModel } from './model';
 import {
+  between,
   meanSquaresFor,
   metaNetworkLossByRate,
   prepareTasks,
@@ -106,25 +107,27 @@ export async function trainModel(
   const pretrained = await pretrainModel(prepared, settings, sink, control);
   let model: TrainedModel | undefined;
   let metaLosses: number[] = [];
+  const cancelled = (): TrainModelResult => {
+    if (model !== undefined) disposeTrainedModel(model);
+    return { ...cancelledResult, metaLosses };
+  };
   try {
-    if (control?.signal?.aborted) return cancelledResult;
     if (held.tasks.length > 0) {
-      const losses = queryLossByRate(pretrained, selection, options.selectionK, options.innerRates, settings.innerClip);
+      const losses = await byRate(options.innerRates, (lr) => queryLossByRate(pretrained, selection, options.selectionK, [lr], settings.innerClip)[0], control);
+      if (losses === undefined) return cancelled();
       settings.innerLr = options.innerRates[argMin(losses)];
       log(`inner rate ${settings.innerLr}`);
     }
+    if (control?.signal?.aborted) return cancelled();
     const trained = await trainLearner(learner, pretrained, prepared, settings, sink, control);
     model = trained.model;
     metaLosses = trained.metaLosses;
-    if (trained.cancelled || control?.signal?.aborted) {
-      disposeTrainedModel(model);
-      return { ...cancelledResult, metaLosses };
-    }
+    if (trained.cancelled || control?.signal?.aborted) return cancelled();
     model.meanSquares = meanSquaresFor(pretrained, prepared);
     if (sink !== undefined) {
       const curvesStarted = performance.now();
       const table = new Map<string, MetricAccumulator>();
-      reportCurves(model, pretrained, selection, prepared.tasks, settings, sink, table);
+      if (!(await reportCurves(model, pretrained, selection, prepared.tasks, settings, sink, table, control))) return cancelled();
       // No dynamic-evaluation row: it would cost a dynamic pass over every held-out query.
       if (table.size > 0) sink({ type: 'fewshot-table', rows: fewShotRowsOf(table, FEWSHOT_TABLE_KS) });
       log(`adaptation curves, task losses and few-shot table in ${((performance.now() - curvesStarted) / 1000).toFixed(1)} s`);
@@ -133,33 +136,29 @@ export async function trainModel(
     disposeMap(pretrained);
   }
 
+  if (!(await between(control))) return cancelled();
   sink?.({ type: 'training-state', phase: 'fitting-gate', learner, step: 0, totalSteps: 0 });
   let adapterLr = settings.adapterLr;
   let dynamicLr = settings.dynamicLr;
   if (held.tasks.length > 0) {
+    const trainedModel = model;
     if (learner === 'meta-network') {
-      adapterLr = options.adapterRates[argMin(metaNetworkLossByRate(model, selection, options.selectionK, options.adapterRates))];
+      const losses = await byRate(options.adapterRates, (lr) => metaNetworkLossByRate(trainedModel, selection, options.selectionK, [lr])[0], control);
+      if (losses === undefined) return cancelled();
+      adapterLr = options.adapterRates[argMin(losses)];
     }
     const adaptation: AdaptationSettings = { innerLr: settings.innerLr, adapterLr, innerClip: settings.innerClip, shape: taskShape(settings) };
-    const dynamicLosses = options.dynamicRates.map((lr) =>
-      dynamicClassLoss(
-        model as TrainedModel,
-        held,
-        adaptation,
-        { lr, decay: settings.dynamicDecay, segment: settings.dynamicSegment, meanSquares: model?.meanSquares },
-        settings,
-        options.selectionK,
-      ),
-    );
+    const dynamicAt = (lr: number): DynamicSettings => ({ lr, decay: settings.dynamicDecay, segment: settings.dynamicSegment, meanSquares: trainedModel.meanSquares });
+    const dynamicLosses = await byRate(options.dynamicRates, (lr) => dynamicClassLoss(trainedModel, held, adaptation, dynamicAt(lr), settings, options.selectionK), control);
+    if (dynamicLosses === undefined) return cancelled();
     dynamicLr = options.dynamicRates[argMin(dynamicLosses)];
     log(`dynamic-evaluation rate ${dynamicLr}`);
-    const dynamic: DynamicSettings = { lr: dynamicLr, decay: settings.dynamicDecay, segment: settings.dynamicSegment, meanSquares: model.meanSquares };
-    model.gate = fitGateOnHeldOut(pool, heldOut, prepared, model, adaptation, dynamic, {
-      settings,
-      selectionK: options.selectionK,
-      ngram: options.ngram,
-    });
-    log(`gate fitted on ${heldOut.length} held-out files`);
+    const gateOptions = { settings, selectionK: options.selectionK, ngram: options.ngram };
+    const gate = await fitGateOnHeldOut(pool, heldOut, prepared, model, adaptation, dynamicAt(dynamicLr), gateOptions, control);
+    if (gate === undefined) return cancelled();
+    model.gate = gate;
+    const fittedOn = gateFilesOf(heldOut, GATE_TOKEN_BUDGET, settings.seed).length;
+    log(`gate fitted on ${fittedOn} held-out files${fittedOn < heldOut.length ? ` (a sample of the ${heldOut.length}, up to ${GATE_TOKEN_BUDGET} tokens)` : ''}`);
   }
   model.hyper = { ...model.hyper, innerLr: settings.innerLr, dynamicLr };
   model.provenance = {
@@ -177,28 +176,57 @@ export async function trainModel(
 }
 
 /**
+ * Training tasks the panel colours by their unadapted query loss, at most
+ * (evenly spread by path): a forward pass over each one's query, about 20 s
+ * for this many on a loaded 2-core machine, however large the workspace.
+ */
+export const COLOURED_TASKS = 1024;
+
+/** Training tasks scored between two yields to the event loop, where pause and cancel are heard. */
+const TASKS_PER_YIELD = 32;
+
+/** At most `count` of `items`, evenly spread, in their order. */
+export function evenlySpread<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]);
+}
+
+/** `score` of each rate, yielding before each (where pause and cancel are heard); undefined once cancelled. */
+async function byRate(rates: readonly number[], score: (lr: number) => number, control: TrainControl | undefined): Promise<number[] | undefined> {
+  const losses: number[] = [];
+  for (const lr of rates) {
+    if (!(await between(control))) return undefined;
+    losses.push(score(lr));
+  }
+  return losses;
+}
+
+/**
  * For the panel: each held-out task's query loss after k = 0..K inner steps,
  * for the trained learner and for the transfer baseline (the pre-trained θ
- * fine-tuned at the same rate), then every task's loss before and after.
- * The same adaptations score the few-shot table's rows for k ≤ K into
- * `table` (class level, see {@link fewShotRowsOf}), so the table costs no
- * inner step of its own.
+ * fine-tuned at the same rate), then the loss of training tasks (at most
+ * {@link COLOURED_TASKS}) before adapting. The same adaptations score the
+ * few-shot table's rows for k ≤ K into `table` (class level, see
+ * {@link fewShotRowsOf}), so the table costs no inner step of its own.
+ * False once cancelled (it yields between tasks).
  */
-function reportCurves(
+async function reportCurves(
   model: TrainedModel,
   pretrained: ParamMap,
   tasks: readonly MetaTask[],
-  trainingTasks: readonly MetaTask[],
+  allTrainingTasks: readonly MetaTask[],
   settings: TrainSettings,
   sink: TrainingSink,
   table: Map<string, MetricAccumulator>,
-): void {
+  control: TrainControl | undefined,
+): Promise<boolean> {
   const k = settings.innerSteps;
   const tableKs = FEWSHOT_TABLE_KS.filter((tableK) => tableK <= k);
   const adaptation: AdaptationSettings = { innerLr: settings.innerLr, adapterLr: settings.adapterLr, innerClip: settings.innerClip, shape: taskShape(settings) };
   const transfer: TrainedModel = { ...model, learner: 'transfer', params: pretrained, lrs: undefined, network: undefined };
   const losses: { task: string; before: number; after: number }[] = [];
   for (const task of tasks) {
+    if (!(await between(control))) return false;
     // A transfer run's model is the baseline: its rows are scored once.
     const baseline = curveAndTable(transfer, task, k, model.learner === 'transfer' ? [] : tableKs, adaptation, table);
     let queryLoss: number[];
@@ -212,15 +240,23 @@ function reportCurves(
     losses.push({ task: task.name, before: queryLoss[0], after: queryLoss[k] });
   }
   if (losses.length > 0) sink({ type: 'task-losses', learner: model.learner, k, losses });
-  // Every training task's unadapted query loss too, as k = 0 (after = before), so that every node of the panel's graph has a colour.
-  const unadapted =
-    model.learner === 'meta-network' && model.network
-      ? trainingTasks.map((task) => metaNetworkQueryCurve({ params: model.params, network: model.network as ParamMap }, task, { steps: 0, lr: settings.adapterLr })[0])
-      : taskQueryLosses(model.params, trainingTasks);
+  // Training tasks' unadapted query loss too, as k = 0 (after = before), so that the panel's graph nodes have a colour.
+  const trainingTasks = evenlySpread(allTrainingTasks, COLOURED_TASKS);
+  const unadapted: number[] = [];
+  for (let start = 0; start < trainingTasks.length; start += TASKS_PER_YIELD) {
+    if (!(await between(control))) return false;
+    const chunk = trainingTasks.slice(start, start + TASKS_PER_YIELD);
+    unadapted.push(
+      ...(model.learner === 'meta-network' && model.network
+        ? chunk.map((task) => metaNetworkQueryCurve({ params: model.params, network: model.network as ParamMap }, task, { steps: 0, lr: settings.adapterLr })[0])
+        : taskQueryLosses(model.params, chunk)),
+    );
+  }
   const trainingLosses = trainingTasks
     .map((task, i) => ({ task: task.name, before: unadapted[i], after: unadapted[i] }))
     .filter((loss) => Number.isFinite(loss.before));
   if (trainingLosses.length > 0) sink({ type: 'task-losses', learner: model.learner, k: 0, losses: trainingLosses });
+  return true;
 }
 
 /**

@@ -260,7 +260,7 @@ export function useNeighbourSupports(
 }
 
 /** Yields to the event loop, honours a pause; false once cancelled. */
-async function between(control: TrainControl | undefined): Promise<boolean> {
+export async function between(control: TrainControl | undefined): Promise<boolean> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   if (control?.whilePaused) await control.whilePaused();
   return !control?.signal?.aborted;

@@ -13,7 +13,18 @@ interface Run {
   thread: Worker | undefined;
   cancelled: boolean;
   paused: boolean;
+  /** Outer steps the thread has reported. */
+  steps: number;
+  /** Ends the run as cancelled and stops its thread, whatever the thread is doing. */
+  stop?: () => void;
 }
+
+/**
+ * How long a cancelled run's thread has to end by itself before it is
+ * stopped: its phases yield every second or so, and a thread stuck in one
+ * step must not keep its memory, or the worker waiting, for ever.
+ */
+export const CANCEL_DEADLINE_MS = 5_000;
 
 /**
  * Meta-training in the background, on a thread of its own (trainingThread.ts):
@@ -31,6 +42,7 @@ export class TrainingService {
     private readonly adopt: (path: string) => Promise<unknown>,
     private readonly wasmDir = join(__dirname, 'wasm'),
     private readonly threadScript = join(__dirname, 'trainingThread.js'),
+    private readonly cancelDeadlineMs = CANCEL_DEADLINE_MS,
   ) {}
 
   status(): TrainingStatus {
@@ -46,7 +58,7 @@ export class TrainingService {
     }
     const files = this.files();
     if (files.length < 2) throw new Error('Index at least two source files before training: every file is a task.');
-    const run: Run = { learner: request.learner, thread: undefined, cancelled: false, paused: false };
+    const run: Run = { learner: request.learner, thread: undefined, cancelled: false, paused: false, steps: 0 };
     this.run = run;
     void this.train(run, request, files).finally(() => {
       if (this.run === run) this.run = undefined;
@@ -76,6 +88,7 @@ export class TrainingService {
   cancel(): TrainingStatus {
     const run = this.run;
     if (run !== undefined) {
+      if (!run.cancelled) setTimeout(() => run.stop?.(), this.cancelDeadlineMs).unref();
       run.cancelled = true;
       run.paused = false;
       this.tell(run, { kind: 'cancel' });
@@ -126,11 +139,14 @@ export class TrainingService {
         if (ended) return;
         ended = true;
         run.thread = undefined;
+        run.stop = undefined;
         void thread.terminate();
         resolve(outcome);
       };
+      run.stop = () => end({ kind: 'cancelled', steps: run.steps });
       thread.on('message', (message: TrainingThreadMessage) => {
         if (message.kind === 'event') {
+          if (message.event.type === 'outer-step') run.steps = message.event.step;
           // The thread may still report a step it was in when paused; the paused state stands.
           if (!(run.paused && message.event.type === 'training-state' && message.event.phase !== 'paused')) this.emit(message.event);
         } else end(message);

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../../src/core/backend/backend';
@@ -8,6 +8,7 @@ import { loadModelCheckpoint } from '../../../src/core/persist/modelCheckpoint';
 import type { TrainingOverrides } from '../../../src/protocol/engineProtocol';
 import type { TrainingEvent } from '../../../src/protocol/trainingEvents';
 import { EngineClient } from '../../../src/worker/engineClient';
+import { TrainingService } from '../../../src/worker/training';
 
 // The bundled worker, as the extension starts it (`npm test` builds dist/ first).
 const workerScript = join(__dirname, '..', '..', '..', '..', 'dist', 'worker.js');
@@ -122,5 +123,42 @@ describe('training in the engine worker', function () {
 
   it('says clearly that adapting needs a trained model', async () => {
     await assert.rejects(client.request({ type: 'model/adapt', path: 'src/a.ts', text: 'const a = 1;' }), /No trained model yet/);
+  });
+});
+
+describe('a training thread that does not answer Cancel', () => {
+  it('is stopped at the cancel deadline and the run reported cancelled, so nothing waits on it for ever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'metacomplete-stuck-'));
+    // A thread in one long synchronous step: it reports a step, then never reads its messages again.
+    const script = join(dir, 'stuckThread.js');
+    writeFileSync(
+      script,
+      "const { parentPort } = require('node:worker_threads');\n" +
+        "parentPort.postMessage({ kind: 'event', event: { type: 'outer-step', learner: 'reptile', step: 1, totalSteps: 9, metaLoss: 1, tasks: [] } });\n" +
+        'setTimeout(() => { for (;;); }, 50);\n',
+    );
+    const events: TrainingEvent[] = [];
+    const ended = new Promise<TrainingEvent>((resolve) => {
+      const service = new TrainingService(
+        () => [1, 2].map((i) => ({ relPath: `f${i}.ts`, split: 'train' as const, tokens: ['a', 'b'] })),
+        (event) => {
+          events.push(event);
+          if (event.type === 'outer-step') service.cancel();
+          if (event.type === 'training-state' && ['cancelled', 'error', 'done'].includes(event.phase)) resolve(event);
+        },
+        () => Promise.reject(new Error('a cancelled run adopts no model')),
+        join(dir, 'wasm'),
+        script,
+        300,
+      );
+      service.start({ type: 'training/start', learner: 'reptile', modelPath: join(dir, 'model.mcmodel'), overrides: {} });
+    });
+    try {
+      const last = await ended;
+      assert.equal(last.type === 'training-state' && last.phase, 'cancelled');
+      assert.equal(last.type === 'training-state' && last.step, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import type { CorpusFile } from '../../../../src/core/text/corpus';
 import { writeTokenDump } from '../../../../src/core/text/dump';
 import { splitOf } from '../../../../src/core/text/split';
 import { SECRETS, SECRET_NPMRC, SECRET_TS } from './secretFixtures';
-import { freshTempDir, readTokenFiles, removeTempDirs, repoRoot, runReferencePrepare } from './referenceLexer';
+import { freshTempDir, readTokenFiles, referencePrepare, referenceSource, removeTempDirs, repoRoot, shortHash } from './referenceLexer';
 import { withLexerThrowingOn } from './throwingLexer';
 
 function writeTree(root: string, files: Record<string, string | Uint8Array>): void {
@@ -152,16 +152,14 @@ describe('corpus', () => {
     });
   });
 
-  describe('parity with the reference on rxjs 7.8.1', function () {
+  describe(`parity with the reference on rxjs 7.8.1 (reference: ${referenceSource()})`, function () {
     this.timeout(20_000);
     const rxjsRoot = join(repoRoot(), 'node_modules', 'rxjs', 'src');
-    let referenceOut: string;
-    let referenceStats: ReturnType<typeof runReferencePrepare>;
+    let reference: ReturnType<typeof referencePrepare>;
     let ours: ReturnType<typeof loadCorpus>;
 
     before(() => {
-      referenceOut = freshTempDir('metacomplete-rxjs-');
-      referenceStats = runReferencePrepare('rxjs', rxjsRoot, '**/*.ts', ['.d.ts'], referenceOut);
+      reference = referencePrepare('corpus-rxjs-7.8.1', 'rxjs', rxjsRoot, '**/*.ts', ['.d.ts']);
       ours = loadCorpus(rxjsRoot, { extensions: ['.ts'] });
     });
 
@@ -174,21 +172,15 @@ describe('corpus', () => {
       assert.equal(ours.files.length, 251);
       assert.deepEqual(count('train'), { files: 214, tokens: 53_956 });
       assert.deepEqual(count('test'), { files: 37, tokens: 8_888 });
-      assert.deepEqual(
-        [referenceStats.train.files, referenceStats.train.tokens, referenceStats.test.files, referenceStats.test.tokens],
-        [214, 53_956, 37, 8_888],
-      );
+      const { train, test } = reference.stats;
+      assert.deepEqual([train.files, train.tokens, test.files, test.tokens], [214, 53_956, 37, 8_888]);
     });
 
     it('gives the same tokens and split for at least 99.9 % of files', () => {
-      const reference = new Map<string, { split: string; line: string }>();
-      for (const split of ['train', 'test']) {
-        for (const [relPath, line] of readTokenFiles(join(referenceOut, 'rxjs', split))) reference.set(relPath, { split, line });
-      }
-      assert.equal(reference.size, ours.files.length);
+      assert.equal(Object.keys(reference.files).length, ours.files.length);
       const differing = ours.files.filter((file) => {
-        const expected = reference.get(file.relPath);
-        return expected === undefined || expected.split !== file.split || expected.line !== `${file.tokens.join('\t')}\n`;
+        const expected = reference.files[file.relPath];
+        return expected === undefined || expected.split !== file.split || expected.hash !== shortHash(`${file.tokens.join('\t')}\n`);
       });
       assert.ok(
         (ours.files.length - differing.length) / ours.files.length >= 0.999,
@@ -200,18 +192,12 @@ describe('corpus', () => {
       const outDir = freshTempDir('metacomplete-dump-');
       const stats = writeTokenDump(ours.files, outDir);
       assert.deepEqual(stats, { train: { files: 214, tokens: 53_956 }, test: { files: 37, tokens: 8_888 } });
-      for (const split of ['train', 'test']) {
-        const expected = readTokenFiles(join(referenceOut, 'rxjs', split));
-        const written = readTokenFiles(join(outDir, split));
-        assert.equal(written.size, expected.size);
-        for (const [relPath, line] of expected) {
-          const tokFile = `${relPath}.tok`;
-          assert.ok(
-            readFileSync(join(outDir, split, tokFile)).equals(readFileSync(join(referenceOut, 'rxjs', split, tokFile))),
-            `${split}/${tokFile} differs`,
-          );
-          assert.equal(written.get(relPath), line);
-        }
+      let written = 0;
+      for (const split of ['train', 'test']) written += readTokenFiles(join(outDir, split)).size;
+      assert.equal(written, Object.keys(reference.files).length);
+      for (const [relPath, expected] of Object.entries(reference.files)) {
+        const tokFile = join(outDir, expected.split, `${relPath}.tok`);
+        assert.equal(shortHash(readFileSync(tokFile)), expected.hash, `${expected.split}/${relPath}.tok differs`);
       }
       const summary = JSON.parse(readFileSync(join(outDir, 'stats.json'), 'utf8'));
       assert.equal(summary.train.tokens, 53_956);
@@ -219,7 +205,7 @@ describe('corpus', () => {
     });
   });
 
-  it('reads CRLF and BOM files the way the reference does', function () {
+  it(`reads CRLF and BOM files the way the reference does (reference: ${referenceSource()})`, function () {
     this.timeout(20_000);
     const root = freshTempDir('metacomplete-newlines-');
     writeTree(root, {
@@ -227,14 +213,10 @@ describe('corpus', () => {
       'cr.py': 'x = "a\rb" # c\ry = 2\r',
       'bom.ts': '\ufeffexport const b = `x\r\ny`;\n',
     });
-    const referenceOut = freshTempDir('metacomplete-newlines-ref-');
-    runReferencePrepare('n', root, '**/*', [], referenceOut);
-    const reference = new Map<string, string>();
-    for (const split of ['train', 'test']) {
-      for (const [relPath, line] of readTokenFiles(join(referenceOut, 'n', split))) reference.set(relPath, line);
-    }
+    const reference = referencePrepare('corpus-newlines', 'n', root, '**/*', []);
     const ours = loadCorpus(root);
     assert.equal(ours.files.length, 3);
-    for (const file of ours.files) assert.equal(`${file.tokens.join('\t')}\n`, reference.get(file.relPath), file.relPath);
+    assert.equal(Object.keys(reference.files).length, 3);
+    for (const file of ours.files) assert.equal(shortHash(`${file.tokens.join('\t')}\n`), reference.files[file.relPath]?.hash, file.relPath);
   });
 });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -14,13 +15,59 @@ export function repoRoot(): string {
   return dir;
 }
 
-/** CI clones the repository next to shared/, so the reference is found beside the checkout, never skipped. */
+function referenceLexerFile(): string {
+  return resolve(repoRoot(), '..', 'shared', 'eval', 'reference_lexer.py');
+}
+
+/**
+ * CI clones the repository next to shared/ and runs the reference live; a user's clone has no shared/,
+ * so the tests compare with the golden files the reference wrote (`npm run golden:lexer`).
+ */
+export type ReferenceSource = 'live' | 'golden file';
+
+export function referenceSource(): ReferenceSource {
+  return existsSync(referenceLexerFile()) ? 'live' : 'golden file';
+}
+
+/** Under `npm run golden:lexer` the live reference rewrites the golden files instead of checking them. */
+function updatingGolden(): boolean {
+  return process.env.METACOMPLETE_GOLDEN === 'update';
+}
+
+/** The reference's path; throws when shared/ is not beside the repository. */
 export function referenceLexerPath(): string {
-  const path = resolve(repoRoot(), '..', 'shared', 'eval', 'reference_lexer.py');
+  const path = referenceLexerFile();
   if (!existsSync(path)) {
     throw new Error(`The reference lexer is missing at ${path}; check out shared/ beside the repository.`);
   }
   return path;
+}
+
+/** Short content hashes keep the golden files small: parity needs equality, not the tokens themselves. */
+export function shortHash(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
+
+function goldenPath(name: string): string {
+  return join(repoRoot(), 'test', 'fixtures', 'golden', `${name}.json`);
+}
+
+function readGolden<T>(name: string): T | undefined {
+  const path = goldenPath(name);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
+}
+
+function writeGolden(name: string, value: unknown): void {
+  mkdirSync(dirname(goldenPath(name)), { recursive: true });
+  writeFileSync(goldenPath(name), `${JSON.stringify(value, null, 1)}\n`, 'utf8');
+}
+
+function staleGolden(name: string, why: string): Error {
+  return new Error(`The golden file ${goldenPath(name)} disagrees with the live reference (${why}); run npm run golden:lexer and commit it.`);
+}
+
+function missingGolden(name: string): Error {
+  return new Error(`The golden file ${goldenPath(name)} is missing and the reference is not beside the repository; run npm run golden:lexer with shared/ checked out.`);
 }
 
 function runPython(args: readonly string[]): string {
@@ -44,7 +91,7 @@ export function removeTempDirs(): void {
 }
 
 /** Runs the reference's corpus preparation and returns its stats.json. */
-export function runReferencePrepare(
+function livePrepare(
   corpus: string,
   root: string,
   glob: string,
@@ -54,7 +101,14 @@ export function runReferencePrepare(
   const args = [referenceLexerPath(), '--corpus', corpus, '--root', root, '--glob', glob, '--out', outDir];
   for (const suffix of excludeSuffixes) args.push(`--exclude-suffix=${suffix}`);
   runPython(args);
-  return JSON.parse(readFileSync(join(outDir, corpus, 'stats.json'), 'utf8')) as ReferenceStats;
+  const stats = JSON.parse(readFileSync(join(outDir, corpus, 'stats.json'), 'utf8')) as ReferenceStats;
+  // Only the counts: the rest (the temp root, OOV rates) would make the golden file differ on every run.
+  return {
+    files_found: stats.files_found,
+    files_empty_skipped: stats.files_empty_skipped,
+    train: { files: stats.train.files, tokens: stats.train.tokens },
+    test: { files: stats.test.files, tokens: stats.test.tokens },
+  };
 }
 
 export interface ReferenceStats {
@@ -64,19 +118,63 @@ export interface ReferenceStats {
   test: { files: number; tokens: number };
 }
 
+/** What the parity tests compare of a prepared corpus: its stats and, per file, the split and a hash of the dump bytes. */
+export interface ReferenceCorpus {
+  stats: ReferenceStats;
+  files: Record<string, { split: string; hash: string }>;
+}
+
 /** Every `.tok` file under `dir`, keyed by its path relative to `dir` without `.tok`. */
 export function readTokenFiles(dir: string): Map<string, string> {
   const out = new Map<string, string>();
+  for (const [relPath, bytes] of readTokenFileBytes(dir)) out.set(relPath, bytes.toString('utf8'));
+  return out;
+}
+
+function readTokenFileBytes(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
   const walk = (relDir: string): void => {
     if (!existsSync(join(dir, relDir))) return;
     for (const entry of readdirSync(join(dir, relDir), { withFileTypes: true })) {
       const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
       if (entry.isDirectory()) walk(relPath);
-      else if (relPath.endsWith('.tok')) out.set(relPath.slice(0, -'.tok'.length), readFileSync(join(dir, relPath), 'utf8'));
+      else if (relPath.endsWith('.tok')) out.set(relPath.slice(0, -'.tok'.length), readFileSync(join(dir, relPath)));
     }
   };
   walk('');
   return out;
+}
+
+/**
+ * The reference's preparation of the corpus under `root`: live when shared/ is beside the repository
+ * (checked against, or under `npm run golden:lexer` written to, the golden file `golden`), else the golden file.
+ */
+export function referencePrepare(
+  golden: string,
+  corpus: string,
+  root: string,
+  glob: string,
+  excludeSuffixes: readonly string[],
+): ReferenceCorpus & { source: ReferenceSource } {
+  const stored = readGolden<ReferenceCorpus>(golden);
+  if (referenceSource() === 'golden file') {
+    if (updatingGolden()) referenceLexerPath();
+    if (stored === undefined) throw missingGolden(golden);
+    return { source: 'golden file', ...stored };
+  }
+  const outDir = freshTempDir('metacomplete-reference-');
+  const stats = livePrepare(corpus, root, glob, excludeSuffixes, outDir);
+  const entries: [string, { split: string; hash: string }][] = [];
+  for (const split of ['train', 'test']) {
+    for (const [relPath, bytes] of readTokenFileBytes(join(outDir, corpus, split))) entries.push([relPath, { split, hash: shortHash(bytes) }]);
+  }
+  // Sorted, so the golden file and its staleness check do not depend on directory order.
+  const files = Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const fresh: ReferenceCorpus = { stats, files };
+  if (updatingGolden()) writeGolden(golden, fresh);
+  else if (stored === undefined) throw missingGolden(golden);
+  else if (JSON.stringify(stored) !== JSON.stringify(fresh)) throw staleGolden(golden, 'stats or file hashes differ');
+  return { source: 'live', ...fresh };
 }
 
 export interface Snippet {
@@ -98,7 +196,7 @@ with open(sys.argv[3], "w", encoding="utf-8") as f:
 `;
 
 /** Tokenizes every snippet with the reference's own `tokenize`, in one python3 run. */
-export function referenceTokenize(snippets: readonly Snippet[]): string[][] {
+function liveTokenize(snippets: readonly Snippet[]): string[][] {
   const dir = freshTempDir('metacomplete-lexer-');
   const driver = join(dir, 'driver.py');
   const input = join(dir, 'snippets.json');
@@ -107,6 +205,82 @@ export function referenceTokenize(snippets: readonly Snippet[]): string[][] {
   writeFileSync(input, JSON.stringify(snippets), 'utf8');
   runPython([driver, referenceLexerPath(), input, output]);
   return JSON.parse(readFileSync(output, 'utf8')) as string[][];
+}
+
+function snippetKey(snippet: Snippet): string {
+  return shortHash(JSON.stringify([snippet.text, snippet.isPython, snippet.isJs]));
+}
+
+function tokensHash(tokens: readonly string[]): string {
+  return shortHash(JSON.stringify(tokens));
+}
+
+/** A golden tokenization: the hash of each snippet (text and variant) mapped to the hash of its reference tokens. */
+type TokenGolden = Record<string, string>;
+
+/** The reference's verdict on each snippet, from the live reference or its golden file. */
+export class ReferenceTokens {
+  constructor(
+    readonly source: ReferenceSource,
+    private readonly hashes: readonly (string | undefined)[],
+    /** The reference's tokens, known only when it ran live. */
+    private readonly tokens: readonly (string[] | undefined)[],
+  ) {}
+
+  /** How many snippets the reference has an answer for (all, unless a golden file covers a part). */
+  get covered(): number {
+    return this.hashes.filter((hash) => hash !== undefined).length;
+  }
+
+  isCovered(index: number): boolean {
+    return this.hashes[index] !== undefined;
+  }
+
+  /** Whether `tokens` are the reference's for snippet `index`; an uncovered snippet agrees vacuously. */
+  agrees(index: number, tokens: readonly string[]): boolean {
+    const hash = this.hashes[index];
+    return hash === undefined || tokensHash(tokens) === hash;
+  }
+
+  /** Asserts agreement, quoting the reference's tokens when it ran live. */
+  assertAgrees(index: number, tokens: readonly string[], what: string): void {
+    if (this.agrees(index, tokens)) return;
+    const expected = this.tokens[index];
+    const theirs = expected === undefined ? `the tokens hashed ${this.hashes[index]} in the golden file` : JSON.stringify(expected);
+    throw new Error(`${what}: ${JSON.stringify(tokens).slice(0, 400)} but the reference (${this.source}) gives ${theirs.slice(0, 400)}`);
+  }
+}
+
+/**
+ * The reference's tokens for `snippets`: live when shared/ is beside the repository (and then the golden
+ * file `golden` must agree, so a stale one fails in CI), else from the golden file. With `partial`, snippets
+ * the golden file does not hold are left uncovered instead of failing (a fuzz run with another seed or count).
+ */
+export function referenceTokenize(golden: string, snippets: readonly Snippet[], options: { partial?: boolean } = {}): ReferenceTokens {
+  const keys = snippets.map(snippetKey);
+  const stored = readGolden<TokenGolden>(golden);
+  if (referenceSource() === 'golden file') {
+    if (updatingGolden()) referenceLexerPath();
+    if (stored === undefined) throw missingGolden(golden);
+    const hashes = keys.map((key) => stored[key]);
+    const missing = hashes.filter((hash) => hash === undefined).length;
+    if (missing > 0 && !options.partial) {
+      throw new Error(`The golden file ${goldenPath(golden)} lacks ${missing} of ${snippets.length} inputs; run npm run golden:lexer with shared/ checked out.`);
+    }
+    return new ReferenceTokens('golden file', hashes, []);
+  }
+  const tokens = liveTokenize(snippets);
+  const hashes = tokens.map(tokensHash);
+  if (updatingGolden()) {
+    const fresh: TokenGolden = {};
+    keys.forEach((key, k) => (fresh[key] = hashes[k]));
+    writeGolden(golden, fresh);
+  } else {
+    if (stored === undefined) throw missingGolden(golden);
+    const differing = keys.filter((key, k) => (key in stored ? stored[key] !== hashes[k] : !options.partial)).length;
+    if (differing > 0) throw staleGolden(golden, `${differing} of ${snippets.length} inputs differ or are absent`);
+  }
+  return new ReferenceTokens('live', hashes, tokens);
 }
 
 /**

@@ -90,7 +90,7 @@ export function removeTempDirs(): void {
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** Runs the reference's corpus preparation and returns its stats.json. */
+/** Runs the reference's corpus preparation and returns the counts of its stats.json. */
 function livePrepare(
   corpus: string,
   root: string,
@@ -230,10 +230,6 @@ export class ReferenceTokens {
   /** How many snippets the reference has an answer for (all, unless a golden file covers a part). */
   get covered(): number {
     return this.hashes.filter((hash) => hash !== undefined).length;
-  }
-
-  isCovered(index: number): boolean {
-    return this.hashes[index] !== undefined;
   }
 
   /** Whether `tokens` are the reference's for snippet `index`; an uncovered snippet agrees vacuously. */

@@ -32,17 +32,17 @@ const MAX_RATIO_FOR_8X = 32;
 
 /**
  * Asserts that `work` grows about linearly: on an input 8 times larger it
- * takes less than MAX_RATIO_FOR_8X times as long (medians of three samples).
+ * takes less than `maxRatio` times as long (medians of three samples).
  * `work(scale)` builds the input and returns the call to time.
  */
-export function assertLinearTime(what: string, work: (scale: number) => () => unknown): void {
+export function assertLinearTime(what: string, work: (scale: number) => () => unknown, maxRatio = MAX_RATIO_FOR_8X): void {
   const small = work(1);
   const large = work(8);
   small(); // warm-up, so the first sample does not include compilation
   const smallMs = medianOfThree(small);
   const largeMs = medianOfThree(large);
   assert.ok(
-    largeMs < MAX_RATIO_FOR_8X * smallMs,
+    largeMs < maxRatio * smallMs,
     `${what}: 8x the input took ${(largeMs / smallMs).toFixed(1)}x the time (${smallMs.toFixed(2)} ms → ${largeMs.toFixed(2)} ms)`,
   );
 }

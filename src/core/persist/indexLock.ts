@@ -1,5 +1,6 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { isProcessAlive } from './stateFile';
 
 /**
  * Who saves a workspace's index. VS Code runs one extension host process per
@@ -17,16 +18,6 @@ export type IndexLockOutcome = { held: true } | { held: false; owner: IndexLockO
 
 /** A lock file being written has no owner in it for a moment; one without an owner this long is left over from a crash. */
 const UNREADABLE_STALE_MS = 10_000;
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function parseOwner(text: string): IndexLockOwner | undefined {
   try {
@@ -51,7 +42,7 @@ export class IndexLock {
   constructor(
     private readonly indexPath: string,
     owner: { pid: number; host: string } = { pid: process.pid, host: hostname() },
-    private readonly isAlive: (pid: number) => boolean = processIsAlive,
+    private readonly isAlive: (pid: number) => boolean = isProcessAlive,
   ) {
     this.self = { ...owner, since: new Date().toISOString() };
   }
